@@ -1,0 +1,158 @@
+"""Bot-Auction: a live auction house paid in Telegram Stars."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask, render_template, request, session
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from auction import database  # noqa: F401  (registers the engine listeners)
+from auction.config import ROOT, check_config, load_config
+from auction.extensions import babel, csrf, db, login_manager, migrate
+
+log = logging.getLogger("auction")
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' https://telegram.org",
+        "style-src 'self'",
+        "img-src 'self' data: https://t.me https://*.telegram.org https://*.telegram-cdn.org",
+        "frame-src https://oauth.telegram.org",
+        "connect-src 'self'",
+        "form-action 'self' https://oauth.telegram.org",
+        "base-uri 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'self'",
+    ]
+)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the Flask app; `config` overrides what the environment says."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.update(load_config())
+    app.config.update(config or {})
+    check_config(app.config)
+    if not app.config["SECRET_KEY"]:
+        # Only reachable with DEV_LOGIN on: a throw-away key for a local trial.
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    (ROOT / "instance").mkdir(exist_ok=True)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_request_hooks(app)
+    register_commands(app)
+    return app
+
+
+def select_locale() -> str:
+    """The user's own choice, else Telegram's language, else the browser's, else English."""
+    languages = ("en", "ru")
+    if current_user.is_authenticated:
+        if current_user.locale in languages:
+            return current_user.locale
+        code = (current_user.language_code or "")[:2]
+        if code in languages:
+            return code
+    if session.get("locale") in languages:
+        return session["locale"]
+    return request.accept_languages.best_match(languages) or "en"
+
+
+def register_extensions(app: Flask) -> None:
+    from auction import models  # noqa: F401  (every table known to Alembic)
+    from auction.services.users import load_session_user
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.user_loader(load_session_user)
+
+
+def register_blueprints(app: Flask) -> None:
+    from auction.web.auth import bp as auth_bp
+    from auction.web.auth import dev_bp
+    from auction.web.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    if app.config["DEV_LOGIN"]:
+        app.register_blueprint(dev_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from auction.services.errors import ServiceError
+
+    titles = {
+        400: lambda: _("Bad request"),
+        403: lambda: _("Access denied"),
+        404: lambda: _("Page not found"),
+        405: lambda: _("Method not allowed"),
+        413: lambda: _("Upload too large"),
+        500: lambda: _("Something went wrong"),
+    }
+    texts = {
+        400: lambda: _("The request could not be understood. Please go back and try again."),
+        403: lambda: _("You do not have access to this page."),
+        404: lambda: _("There is nothing at this address. It may have been moved or removed."),
+        405: lambda: _("This address does not accept that kind of request."),
+        413: lambda: _("What you sent is larger than we accept. Please send smaller files."),
+        500: lambda: _("We could not finish your request. Nothing was charged; please try again."),
+    }
+
+    def render_error(status: int, message: str | None = None):
+        return (
+            render_template("errors/error.html", status=status, title=titles[status](), message=message or texts[status]()),
+            status,
+        )
+
+    for status in titles:
+        app.register_error_handler(status, lambda exc, status=status: render_error(status))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_error(400, _("Your form expired or came from another site. Reload the page and try again."))
+
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError):
+        return render_error(exc.status if exc.status in titles else 400, str(exc))
+
+
+def register_request_hooks(app: Flask) -> None:
+    from auction.web.formatting import register_template_helpers
+
+    register_template_helpers(app)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        response.vary.add("HX-Request")
+        response.vary.add("Cookie")
+        return response
+
+
+def register_commands(app: Flask) -> None:
+    from auction.cli import register
+
+    register(app)

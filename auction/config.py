@@ -1,0 +1,83 @@
+"""Settings read from the environment; `.env` fills in what the real environment lacks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET_KEYS = {"", "change-me", "dev", "secret"}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run; the message is one line for the operator."""
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(value: str | None, default: int) -> int:
+    return int(value) if value not in (None, "") else default
+
+
+def _ids(value: str | None) -> frozenset[int]:
+    return frozenset(int(part) for part in (value or "").replace(" ", "").split(",") if part)
+
+
+def load_config(env: dict[str, str] | None = None) -> dict:
+    """Build the Flask config mapping; `env` defaults to os.environ after reading `.env`."""
+    if env is None:
+        # override=False: a variable set in the real environment wins over `.env`.
+        load_dotenv(ROOT / ".env", override=False)
+        env = dict(os.environ)
+    get = env.get
+    instance = ROOT / "instance"
+    token = get("TELEGRAM_BOT_TOKEN", "")
+    bot_mode = get("BOT_MODE") or ("polling" if token else "off")
+    return {
+        "SECRET_KEY": get("SECRET_KEY", ""),
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_BOT_USERNAME": get("TELEGRAM_BOT_USERNAME", ""),
+        "TELEGRAM_API_BASE_URL": get("TELEGRAM_API_BASE_URL") or "https://api.telegram.org/bot",
+        "PROVIDER_TOKEN": get("PROVIDER_TOKEN", ""),
+        "BOT_MODE": bot_mode,
+        "TELEGRAM_WEBHOOK_SECRET": get("TELEGRAM_WEBHOOK_SECRET", ""),
+        "BASE_URL": (get("BASE_URL") or f"http://127.0.0.1:{_int(get('PORT'), 8000)}").rstrip("/"),
+        "PORT": _int(get("PORT"), 8000),
+        "SQLALCHEMY_DATABASE_URI": get("DATABASE_URL") or f"sqlite:///{instance / 'auction.db'}",
+        "BROKER_URL": get("BROKER_URL", ""),
+        "SMTP_URL": get("SMTP_URL", ""),
+        "EMAIL_SERVICE_API_KEY": get("EMAIL_SERVICE_API_KEY", ""),
+        "PUSH_NOTIFICATION_SERVICE_KEY": get("PUSH_NOTIFICATION_SERVICE_KEY", ""),
+        "ADMIN_TELEGRAM_IDS": _ids(get("ADMIN_TELEGRAM_IDS")),
+        "SUPPORT_CHAT_ID": get("SUPPORT_CHAT_ID", ""),
+        "DEV_LOGIN": _flag(get("DEV_LOGIN")),
+        "PLATFORM_FEE_PERCENT": _int(get("PLATFORM_FEE_PERCENT"), 5),
+        "LOGIN_MAX_AGE_SECONDS": _int(get("LOGIN_MAX_AGE_SECONDS"), 24 * 3600),
+        "MAX_CONTENT_LENGTH": _int(get("MAX_UPLOAD_MB"), 110) * 1024 * 1024,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_HEADERS": ["X-CSRFToken"],
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": (get("BASE_URL") or "").startswith("https://"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
+        "BABEL_DEFAULT_LOCALE": "en",
+        "LANGUAGES": ("en", "ru"),
+    }
+
+
+def check_config(config: dict) -> None:
+    """Refuse settings that would be unsafe to serve with."""
+    if not config.get("DEV_LOGIN") and config.get("SECRET_KEY", "") in DEFAULT_SECRET_KEYS:
+        raise ConfigError(
+            "SECRET_KEY is missing or a default value; set a long random SECRET_KEY in .env "
+            "(or DEV_LOGIN=1 for a local trial)."
+        )
+    if config.get("BOT_MODE") not in {"polling", "webhook", "off"}:
+        raise ConfigError(f"BOT_MODE must be polling, webhook or off, not {config.get('BOT_MODE')!r}.")

@@ -1,0 +1,96 @@
+"""What we tell people: the outbox, in-app notifications and support tickets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from auction.extensions import db
+from auction.models.types import UTCDateTime, one_of, utcnow
+from auction.models.users import User
+
+OUTBOX_CHANNELS = ("telegram", "email")
+OUTBOX_STATUSES = ("pending", "sent", "failed")
+TICKET_STATUSES = ("open", "answered", "closed")
+TICKET_KINDS = ("general", "payment")
+
+
+class OutboxMessage(db.Model):
+    """A message to send, written in the same transaction as its cause."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        one_of("channel", OUTBOX_CHANNELS),
+        one_of("status", OUTBOX_STATUSES),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), default="telegram")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Notification(db.Model):
+    """An in-app notification shown on /notifications."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index(None, "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    url: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SupportTicket(db.Model):
+    __tablename__ = "support_tickets"
+    __table_args__ = (
+        one_of("status", TICKET_STATUSES),
+        one_of("kind", TICKET_KINDS),
+        Index(None, "status", "updated_at"),
+        Index(None, "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="general")
+    subject: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+    messages: Mapped[list[SupportMessage]] = relationship(
+        back_populates="ticket", order_by="SupportMessage.id", cascade="all, delete-orphan"
+    )
+
+
+class SupportMessage(db.Model):
+    __tablename__ = "support_messages"
+    __table_args__ = (Index(None, "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("support_tickets.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    from_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[SupportTicket] = relationship(back_populates="messages")

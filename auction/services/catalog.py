@@ -1,0 +1,29 @@
+"""Reading the catalogue: live auctions and categories for the pages and the bot."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from auction.extensions import db
+from auction.models import Auction, Category
+
+
+def live_auctions(limit: int = 48) -> list[Auction]:
+    """Auctions open for bids, the ones ending soonest first."""
+    query = (
+        select(Auction)
+        .where(Auction.status == "live")
+        .options(selectinload(Auction.images), selectinload(Auction.category))
+        .order_by(Auction.ends_at, Auction.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.position, Category.id)))
+
+
+def get_auction(auction_id: int) -> Auction | None:
+    return db.session.get(Auction, auction_id)

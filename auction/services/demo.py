@@ -1,0 +1,108 @@
+"""Demo data for a local trial, created through the same services as real data."""
+
+from __future__ import annotations
+
+import io
+import random
+from datetime import timedelta
+
+from PIL import Image, ImageDraw
+from sqlalchemy import func, select
+
+from auction.extensions import db
+from auction.models import Category, User
+from auction.services.listings import ListingDraft, create_listing
+from auction.services.transaction import atomic
+from auction.services.users import TelegramProfile, upsert_telegram_user
+
+CATEGORIES = [
+    ("collectibles", "Collectibles", "Коллекционное"),
+    ("electronics", "Electronics", "Электроника"),
+    ("art", "Art", "Искусство"),
+    ("fashion", "Fashion", "Мода"),
+    ("home", "Home & garden", "Дом и сад"),
+    ("gifts", "Telegram gifts", "Подарки Telegram"),
+]
+
+DEMO_USERS = [
+    TelegramProfile(900000001, "Alice", "Smirnova", "alice_demo", language_code="en"),
+    TelegramProfile(900000002, "Борис", "Иванов", "boris_demo", language_code="ru"),
+    TelegramProfile(900000003, "Chen", None, "chen_demo", language_code="en"),
+    TelegramProfile(900000004, "Дарья", "Кузнецова", "dasha_demo", language_code="ru"),
+    TelegramProfile(900000005, "Admin", None, "admin_demo", language_code="en"),
+]
+
+ITEMS = [
+    ("Vintage film camera", "A working 35 mm rangefinder from the seventies, with its leather case.", "electronics", 120),
+    ("Hand-painted tea set", "Six cups and a teapot, painted by hand in Gzhel blue.", "home", 80),
+    ("Signed vinyl record", "First pressing, signed on the sleeve. Plays without a crackle.", "collectibles", 250),
+    ("Mechanical keyboard", "Tactile switches, aluminium case, barely used.", "electronics", 60),
+    ("Watercolour: Neva at dawn", "Original watercolour, 30 × 40 cm, framed.", "art", 300),
+    ("Plush Durov duck", "A rare collectible plush, still with its tag.", "gifts", 40),
+    ("Wool scarf", "Hand-knitted, merino wool, deep green.", "fashion", 25),
+    ("Chess set in oak", "Hand-carved pieces and a folding board.", "collectibles", 150),
+]
+
+PALETTE = [(42, 125, 225), (245, 179, 1), (31, 157, 85), (214, 69, 69), (120, 80, 200), (20, 150, 160)]
+
+
+def demo_photo(title: str, seed: int) -> bytes:
+    """A generated 1200×900 picture for a demo item: colour bands and its initial."""
+    rng = random.Random(seed)
+    base = PALETTE[seed % len(PALETTE)]
+    image = Image.new("RGB", (1200, 900), base)
+    draw = ImageDraw.Draw(image)
+    for _ in range(14):
+        x, y, r = rng.randrange(1200), rng.randrange(900), rng.randrange(60, 260)
+        shade = tuple(min(255, c + rng.randrange(20, 90)) for c in base)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=shade)
+    draw.rounded_rectangle((420, 270, 780, 630), radius=60, fill=(255, 255, 255))
+    draw.text((600, 450), title[:1].upper(), fill=base, anchor="mm", font_size=240)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def database_is_empty() -> bool:
+    return not db.session.scalar(select(func.count()).select_from(User))
+
+
+@atomic
+def _create_categories() -> dict[str, int]:
+    ids = {}
+    for position, (slug, name_en, name_ru) in enumerate(CATEGORIES):
+        category = db.session.scalar(select(Category).where(Category.slug == slug))
+        if category is None:
+            category = Category(slug=slug, name_en=name_en, name_ru=name_ru, position=position)
+            db.session.add(category)
+            db.session.flush()
+        ids[slug] = category.id
+    return ids
+
+
+@atomic
+def _create_demo_user(profile: TelegramProfile, admin: bool) -> int:
+    user = upsert_telegram_user(profile)
+    user.is_demo = True
+    user.is_admin = admin
+    return user.id
+
+
+def seed_demo() -> dict[str, int]:
+    """Create demo users, categories and live auctions; returns what was created."""
+    categories = _create_categories()
+    user_ids = [_create_demo_user(p, admin=p.username == "admin_demo") for p in DEMO_USERS]
+    sellers = user_ids[:4]
+    for index, (title, description, slug, price) in enumerate(ITEMS):
+        create_listing(
+            sellers[index % len(sellers)],
+            ListingDraft(
+                title=title,
+                description=description,
+                start_price=price,
+                duration=timedelta(hours=2 + 7 * index),
+                category_id=categories[slug],
+                photos=[demo_photo(title, index)],
+            ),
+        )
+    return {"users": len(user_ids), "categories": len(categories), "auctions": len(ITEMS)}

@@ -1,0 +1,38 @@
+"""Domain errors; each carries a lazily translated message for the person who caused it."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+
+class ServiceError(Exception):
+    """A rule was broken; `message` is shown to the user in their language."""
+
+    message = _l("Something went wrong. Please try again.")
+    status = 400
+
+    def __init__(self, message=None, **params):
+        self.params = params
+        if message is not None:
+            self.message = message
+        super().__init__(str(self.message))
+
+    def __str__(self) -> str:
+        text = str(self.message)
+        return text % self.params if self.params else text
+
+
+class NotFound(ServiceError):
+    message = _l("Not found.")
+    status = 404
+
+
+class Forbidden(ServiceError):
+    message = _l("You are not allowed to do that.")
+    status = 403
+
+
+class LoginRejected(ServiceError):
+    """Telegram login data that must not sign anyone in."""
+
+    status = 403

@@ -1,0 +1,104 @@
+"""Unit of work: one service call is one transaction, with events released after commit."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import ParamSpec, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from auction.database import write_intent
+from auction.extensions import db
+
+P = ParamSpec("P")
+R = TypeVar("R")
+log = logging.getLogger(__name__)
+
+_depth: ContextVar[int] = ContextVar("atomic_depth", default=0)
+RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization failure, deadlock
+MAX_ATTEMPTS = 5
+
+# Receivers of committed events; the live broker registers itself here.
+_after_commit_sinks: list[Callable[[list[tuple[str, str, dict]]], None]] = []
+
+
+def add_event_sink(sink: Callable[[list[tuple[str, str, dict]]], None]) -> None:
+    if sink not in _after_commit_sinks:
+        _after_commit_sinks.append(sink)
+
+
+def remove_event_sink(sink) -> None:
+    if sink in _after_commit_sinks:
+        _after_commit_sinks.remove(sink)
+
+
+def emit(channel: str, name: str, data: dict) -> None:
+    """Queue an event for `channel`; it is published only if the transaction commits."""
+    db.session.info.setdefault("pending_events", []).append((channel, name, data))
+
+
+@event.listens_for(Session, "after_commit")
+def _release_events(session: Session) -> None:
+    events = session.info.pop("pending_events", None)
+    if not events:
+        return
+    for sink in list(_after_commit_sinks):
+        try:
+            sink(events)
+        except Exception:  # a broken screen must never undo a committed bid
+            log.exception("event sink failed")
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_events(session: Session) -> None:
+    session.info.pop("pending_events", None)
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, OperationalError) and "database is locked" in str(exc):
+        return True
+    orig = getattr(exc, "orig", None)
+    return isinstance(exc, DBAPIError) and getattr(orig, "sqlstate", None) in RETRYABLE_PG_CODES
+
+
+def atomic(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run `fn` as one write transaction: commit on return, roll back on error.
+
+    Calls nested inside another atomic function join the outer transaction. The
+    outermost call retries on PostgreSQL serialization failures and deadlocks.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if _depth.get():
+            return fn(*args, **kwargs)
+        session = db.session
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            # End any read transaction a view began, so the write starts fresh
+            # (BEGIN IMMEDIATE on SQLite) instead of upgrading a stale snapshot.
+            session.rollback()
+            depth_token = _depth.set(1)
+            intent_token = write_intent.set(True)
+            try:
+                result = fn(*args, **kwargs)
+                session.commit()
+                return result
+            except Exception as exc:
+                session.rollback()
+                if attempt < MAX_ATTEMPTS and _retryable(exc):
+                    log.info("retrying %s after %s (attempt %d)", fn.__name__, type(exc).__name__, attempt)
+                    time.sleep(0.01 * attempt)
+                    continue
+                raise
+            finally:
+                write_intent.reset(intent_token)
+                _depth.reset(depth_token)
+        raise AssertionError("unreachable")
+
+    return wrapper

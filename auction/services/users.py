@@ -1,0 +1,139 @@
+"""Users: Telegram sign-in, profile upserts and server-side logout."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from auction.extensions import db
+from auction.models import UsedLoginHash, User, utcnow
+from auction.services.errors import LoginRejected, NotFound
+from auction.services.transaction import atomic
+
+LOGIN_FIELDS = ("id", "first_name", "last_name", "username", "photo_url", "auth_date")
+SUPPORTED_LOCALES = ("en", "ru")
+
+
+@dataclass(frozen=True)
+class TelegramProfile:
+    """What Telegram tells us about a person, from the login widget or a bot update."""
+
+    telegram_id: int
+    first_name: str = ""
+    last_name: str | None = None
+    username: str | None = None
+    photo_url: str | None = None
+    language_code: str | None = None
+
+
+def check_login_signature(data: Mapping[str, str], bot_token: str) -> bool:
+    """True when `hash` is Telegram's HMAC-SHA256 of the data-check-string.
+
+    The key is SHA256(bot token); the data-check-string is every received field but
+    `hash`, as `key=value`, sorted by key and joined with newlines.
+    """
+    received = data.get("hash", "")
+    check_string = "\n".join(f"{key}={data[key]}" for key in sorted(data) if key != "hash")
+    secret = hashlib.sha256(bot_token.encode()).digest()
+    expected = hmac.new(secret, check_string.encode(), hashlib.sha256).hexdigest()
+    return bool(bot_token) and hmac.compare_digest(expected, received.lower())
+
+
+def _parse_login(data: Mapping[str, str], bot_token: str, max_age: timedelta, now: datetime) -> tuple[TelegramProfile, datetime]:
+    if not data.get("hash") or not data.get("id") or not data.get("auth_date"):
+        raise LoginRejected(_l("The sign-in data from Telegram is incomplete."))
+    if not check_login_signature(data, bot_token):
+        raise LoginRejected(_l("The sign-in data was not signed by Telegram. Please sign in again."))
+    try:
+        telegram_id = int(data["id"])
+        auth_date = datetime.fromtimestamp(int(data["auth_date"]), UTC)
+    except (ValueError, OverflowError, OSError):
+        raise LoginRejected(_l("The sign-in data from Telegram is malformed.")) from None
+    if now - auth_date > max_age or auth_date - now > timedelta(minutes=5):
+        raise LoginRejected(_l("This sign-in link has expired. Please sign in again."))
+    profile = TelegramProfile(
+        telegram_id=telegram_id,
+        first_name=data.get("first_name", "")[:128],
+        last_name=(data.get("last_name") or None),
+        username=(data.get("username") or None),
+        photo_url=(data.get("photo_url") or None) if (data.get("photo_url") or "").startswith("https://") else None,
+    )
+    return profile, auth_date
+
+
+@atomic
+def sign_in_with_telegram(data: Mapping[str, str], bot_token: str, max_age_seconds: int, admin_ids=frozenset()) -> int:
+    """Verify login-widget data, spend its hash, upsert the user; returns the user id."""
+    now = utcnow()
+    max_age = timedelta(seconds=max_age_seconds)
+    fields = {key: str(value) for key, value in data.items() if key in (*LOGIN_FIELDS, "hash")}
+    profile, auth_date = _parse_login(fields, bot_token, max_age, now)
+    db.session.execute(delete(UsedLoginHash).where(UsedLoginHash.auth_date < now - max_age))
+    db.session.add(UsedLoginHash(hash=fields["hash"].lower(), telegram_id=profile.telegram_id, auth_date=auth_date))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise LoginRejected(_l("This sign-in link was already used. Please sign in again.")) from None
+    user = upsert_telegram_user(profile, admin_ids=admin_ids)
+    user.last_login_at = now
+    return user.id
+
+
+@atomic
+def upsert_telegram_user(profile: TelegramProfile, admin_ids=frozenset()) -> User:
+    """Create the user for a Telegram account, or refresh what Telegram tells us."""
+    user = db.session.scalar(select(User).where(User.telegram_id == profile.telegram_id))
+    if user is None:
+        user = User(telegram_id=profile.telegram_id)
+        db.session.add(user)
+    user.first_name = profile.first_name or user.first_name or ""
+    user.last_name = profile.last_name
+    user.username = profile.username
+    if profile.photo_url:
+        user.photo_url = profile.photo_url
+    if profile.language_code:
+        user.language_code = profile.language_code
+    if profile.telegram_id in admin_ids:
+        user.is_admin = True
+    db.session.flush()
+    return user
+
+
+@atomic
+def end_all_sessions(user_id: int) -> None:
+    """Log the user out everywhere: every cookie issued before now stops working."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    user.session_version += 1
+
+
+@atomic
+def set_locale(user_id: int, locale: str) -> None:
+    """Remember the language the user picked."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    user.locale = locale if locale in SUPPORTED_LOCALES else None
+
+
+def load_session_user(session_id: str) -> User | None:
+    """The user behind a login cookie id `"<user id>:<session version>"`, if still valid."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version):
+        return None
+    return user
+
+
+def demo_users() -> list[User]:
+    return list(db.session.scalars(select(User).where(User.is_demo.is_(True)).order_by(User.id)))

@@ -1,0 +1,1 @@
+"""Flask blueprints: thin views that read the request, call a service, render."""

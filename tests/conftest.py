@@ -1,0 +1,139 @@
+"""Shared fixtures: an app on a fresh database file (or PostgreSQL), clients, users, page parsing.
+
+Set TEST_DATABASE_URL=postgresql+psycopg://... to run the whole suite on PostgreSQL;
+each test then gets its own empty schema in that database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from itertools import count
+
+import pytest
+from bs4 import BeautifulSoup
+from sqlalchemy import create_engine, text
+
+from auction import create_app
+from auction.extensions import db
+from auction.services.users import TelegramProfile, upsert_telegram_user
+
+TEST_BOT_TOKEN = "123456:TEST-token-for-the-fake-bot-api"
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+_telegram_ids = count(700_000_001)
+
+
+def base_config(database_url: str) -> dict:
+    """Settings every test app starts from; a test may override any of them."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "DEV_LOGIN": True,
+        "TELEGRAM_BOT_TOKEN": TEST_BOT_TOKEN,
+        "TELEGRAM_BOT_USERNAME": "bot_auction_test_bot",
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
+        "BOT_MODE": "off",
+        "BROKER_URL": "",
+        "BASE_URL": "http://127.0.0.1:8000",
+        "ADMIN_TELEGRAM_IDS": frozenset(),
+    }
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """A fresh empty database: an SQLite file, or a new PostgreSQL schema."""
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in TEST_DATABASE_URL else "?"
+    yield f"{TEST_DATABASE_URL}{separator}options=-csearch_path%3D{schema}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def make_app(database_url):
+    """Build apps on the test database; the schema is created once, from the models."""
+    apps = []
+
+    def factory(create_schema: bool = True, **overrides):
+        app = create_app({**base_config(database_url), **overrides})
+        if create_schema:
+            with app.app_context():
+                db.create_all()
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user the way the bot or the login widget would; returns its id."""
+
+    def factory(first_name: str = "Test", **fields) -> int:
+        profile = TelegramProfile(
+            telegram_id=fields.pop("telegram_id", next(_telegram_ids)),
+            first_name=first_name,
+            last_name=fields.pop("last_name", None),
+            username=fields.pop("username", None),
+            language_code=fields.pop("language_code", "en"),
+        )
+        with app.app_context():
+            user = upsert_telegram_user(profile)
+            for key, value in fields.items():
+                setattr(user, key, value)
+            db.session.commit()
+            return user.id
+
+    return factory
+
+
+def sign_in(client, user_id: int) -> None:
+    """Put a signed-in session for `user_id` in the client's cookie jar."""
+    from auction.models import User
+
+    with client.application.app_context():
+        session_id = db.session.get(User, user_id).get_id()
+    with client.session_transaction() as session:
+        session["_user_id"] = session_id
+        session["_fresh"] = True
+
+
+@pytest.fixture
+def user_client(client, make_user):
+    """A client signed in as a fresh user; the user id is on `client.user_id`."""
+    client.user_id = make_user("Alice", username="alice")
+    sign_in(client, client.user_id)
+    return client
+
+
+def page(response) -> BeautifulSoup:
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def csrf_token(client, path: str = "/") -> str:
+    """The CSRF token a page hands to htmx (hx-headers on <body>)."""
+    body = page(client.get(path)).body
+    return json.loads(body["hx-headers"])["X-CSRFToken"]
