@@ -23,7 +23,7 @@ $(VENV)/.installed: requirements.txt
 	@echo "Wrote .env (random SECRET_KEY, DEV_LOGIN=1). Edit it to add your bot token."
 
 translations/ru/LC_MESSAGES/messages.mo: translations/ru/LC_MESSAGES/messages.po translations/en/LC_MESSAGES/messages.po $(VENV)/.installed
-	@$(BIN)/pybabel compile --use-fuzzy -q -d translations
+	@$(BIN)/pybabel compile --use-fuzzy -d translations >/dev/null
 
 run: setup
 	@$(FLASK) seed-demo --if-empty
