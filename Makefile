@@ -9,12 +9,11 @@ PYTEST_ARGS ?=
 
 setup: $(VENV)/.installed .env translations/ru/LC_MESSAGES/messages.mo
 	@mkdir -p instance
-	@$(FLASK) db upgrade 2>&1 | grep -v "^INFO" || true
-	@$(FLASK) db current >/dev/null
+	@out=$$($(FLASK) db upgrade 2>&1) || { echo "$$out"; exit 1; }
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@out=$$($(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1) || { echo "$$out"; exit 1; }
 	@touch $@
 
 .env:
@@ -23,7 +22,7 @@ $(VENV)/.installed: requirements.txt
 	@echo "Wrote .env (random SECRET_KEY, DEV_LOGIN=1). Edit it to add your bot token."
 
 translations/ru/LC_MESSAGES/messages.mo: translations/ru/LC_MESSAGES/messages.po translations/en/LC_MESSAGES/messages.po $(VENV)/.installed
-	@$(BIN)/pybabel compile --use-fuzzy -d translations >/dev/null
+	@out=$$($(BIN)/pybabel compile --use-fuzzy -d translations 2>&1) || { echo "$$out"; exit 1; }
 
 run: setup
 	@$(FLASK) seed-demo --if-empty
