@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, render_template, request, session
+from flask import Flask, has_request_context, render_template, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -59,6 +59,8 @@ def create_app(config: dict | None = None) -> Flask:
 def select_locale() -> str:
     """The user's own choice, else Telegram's language, else the browser's, else English."""
     languages = ("en", "ru")
+    if not has_request_context():  # jobs, CLI, bot threads: callers use force_locale for a user
+        return "en"
     if current_user.is_authenticated:
         if current_user.locale in languages:
             return current_user.locale
