@@ -21,3 +21,27 @@ def register(app: Flask) -> None:
             f"Demo data: {created['users']} users, {created['categories']} categories, "
             f"{created['auctions']} live auctions."
         )
+
+    @app.cli.group("ledger")
+    def ledger_group() -> None:
+        """Inspect the Stars ledger."""
+
+    @ledger_group.command("check")
+    def ledger_check_command() -> None:
+        """Verify the ledger invariants; exits non-zero and lists every violation if any fails."""
+        from sqlalchemy import func, select
+
+        from auction.extensions import db
+        from auction.models import Hold, LedgerAccount, LedgerTransfer
+        from auction.services.ledger import check_invariants
+
+        problems = check_invariants()
+        if problems:
+            for problem in problems:
+                click.echo(problem, err=True)
+            click.echo(f"Ledger check FAILED: {len(problems)} violation(s).", err=True)
+            raise SystemExit(1)
+        transfers = db.session.scalar(select(func.count()).select_from(LedgerTransfer))
+        accounts = db.session.scalar(select(func.count()).select_from(LedgerAccount))
+        holds = db.session.scalar(select(func.count()).select_from(Hold).where(Hold.status == "active"))
+        click.echo(f"Ledger OK: {transfers} transfers, {accounts} accounts, {holds} active holds; all 5 invariants hold.")

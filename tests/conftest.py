@@ -72,6 +72,7 @@ def make_app(database_url):
         apps.append(app)
         return app
 
+    factory.apps = apps  # the ledger check below looks at the database they share
     yield factory
     for app in apps:
         with app.app_context():
@@ -82,6 +83,23 @@ def make_app(database_url):
 @pytest.fixture
 def app(make_app):
     return make_app()
+
+
+@pytest.fixture(autouse=True)
+def ledger_stays_balanced(request):
+    """After every test that built an app, the ledger invariants must hold on its database."""
+    if "make_app" not in request.fixturenames:
+        yield
+        return
+    # Requested here so that the database outlives this check at teardown.
+    factory = request.getfixturevalue("make_app")
+    yield
+    if factory.apps:
+        from tests.invariants import ledger_violations
+
+        problems = ledger_violations(factory.apps[0])
+        if problems:
+            pytest.fail("ledger invariants broken after the test:\n" + "\n".join(problems), pytrace=False)
 
 
 @pytest.fixture
