@@ -46,6 +46,9 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         # Only reachable with DEV_LOGIN on: a throw-away key for a local trial.
         app.config["SECRET_KEY"] = secrets.token_hex(32)
+    if app.config["BASE_URL"].startswith("https://"):
+        # Follows the final BASE_URL, whether it came from the environment or `config`.
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
     (ROOT / "instance").mkdir(exist_ok=True)
 
     register_extensions(app)
@@ -125,6 +128,13 @@ def register_errorhandlers(app: Flask) -> None:
 
     for status in titles:
         app.register_error_handler(status, lambda exc, status=status: render_error(status))
+
+    @app.errorhandler(500)
+    def server_error(exc):
+        # A failed statement leaves a PostgreSQL transaction aborted, and the page itself
+        # reads the signed-in user: start a clean transaction before rendering.
+        db.session.rollback()
+        return render_error(500)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):

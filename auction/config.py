@@ -66,6 +66,7 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "SESSION_COOKIE_SECURE": (get("BASE_URL") or "").startswith("https://"),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": (get("BASE_URL") or "").startswith("https://"),
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
         "BABEL_DEFAULT_LOCALE": "en",
         "LANGUAGES": ("en", "ru"),
