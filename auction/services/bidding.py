@@ -11,6 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from auction.extensions import db
+from auction.models import Auction, Bid, Hold, User, utcnow
+from auction.services import ledger
+from auction.services.errors import Forbidden, NotFound, ServiceError
+from auction.services.transaction import atomic, emit
+
 # Default increment table: (lower bound of the current price, increment), highest first.
 INCREMENT_TABLE: tuple[tuple[int, int], ...] = (
     (50_000, 250),
@@ -217,3 +227,469 @@ def mask_name(name: str) -> str:
     if len(name) <= 1:
         return (name or "?") + "***"
     return f"{name[0]}***{name[-1]}"
+
+
+# ---------------------------------------------------------------------------
+# Transactions
+# ---------------------------------------------------------------------------
+
+
+class BidTooLow(ServiceError):
+    message = _l("Your bid must be at least %(minimum)s Stars.")
+
+
+class AuctionClosed(ServiceError):
+    message = _l("This auction is closed; no more bids are accepted.")
+    status = 409
+
+
+class AuctionNotStarted(ServiceError):
+    message = _l("This auction has not started yet.")
+    status = 409
+
+
+class OwnAuction(ServiceError):
+    message = _l("You cannot bid on your own auction.")
+    status = 403
+
+
+class BidderSuspended(ServiceError):
+    message = _l("Your account is suspended, so you cannot bid.")
+    status = 403
+
+
+class NotAvailable(ServiceError):
+    message = _l("That is not possible for this auction.")
+    status = 409
+
+
+class CannotCancel(ServiceError):
+    message = _l("The listing can only be cancelled before the first bid.")
+    status = 409
+
+
+@dataclass(frozen=True)
+class BidResult:
+    """What the bidder sees after a bid: did it count, do they lead, the new price and end."""
+
+    accepted: bool
+    leading: bool
+    price: int
+    min_next: int
+    ends_at: datetime
+    extended: bool
+    bid_count: int
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    auction_id: int
+    status: str
+    winner_id: int | None
+    price: int | None
+
+
+def _fee_percent() -> int:
+    return int(current_app.config.get("PLATFORM_FEE_PERCENT", 5))
+
+
+def _lock_auction(auction_id: int) -> Auction:
+    # FOR UPDATE serialises bidders on PostgreSQL; SQLite omits it (BEGIN IMMEDIATE already
+    # serialises writers). populate_existing refreshes a row an earlier read left in the session.
+    auction = db.session.scalars(
+        select(Auction).where(Auction.id == auction_id).with_for_update().execution_options(populate_existing=True)
+    ).first()
+    if auction is None:
+        raise NotFound()
+    return auction
+
+
+def _open_if_due(auction: Auction, now: datetime) -> None:
+    """Scheduled auctions open by the clock, whether or not the job has run yet."""
+    if auction.status == "scheduled" and auction.starts_at <= now:
+        auction.status = "live"
+        emit(f"auction:{auction.id}", "auction_opened", {"auction_id": auction.id})
+
+
+def _check_open(auction: Auction, now: datetime) -> None:
+    _open_if_due(auction, now)
+    if auction.status == "scheduled":
+        raise AuctionNotStarted()
+    if auction.status != "live" or now >= auction.ends_at:
+        raise AuctionClosed()
+
+
+def _check_bidder(auction: Auction, bidder_id: int) -> User:
+    bidder = db.session.get(User, bidder_id)
+    if bidder is None:
+        raise NotFound()
+    if bidder.is_suspended:
+        raise BidderSuspended()
+    if auction.seller_id == bidder_id:
+        raise OwnAuction()
+    return bidder
+
+
+def leader_max(auction: Auction) -> int | None:
+    """The leading bidder's proxy maximum (never shown to anyone else)."""
+    if auction.leading_bidder_id is None:
+        return None
+    return db.session.scalar(
+        select(func.max(Bid.max_amount)).where(Bid.auction_id == auction.id, Bid.bidder_id == auction.leading_bidder_id)
+    )
+
+
+def english_state(auction: Auction) -> EnglishState:
+    return EnglishState(
+        start_price=auction.start_price,
+        price=auction.current_price,
+        leader_id=auction.leading_bidder_id,
+        leader_max=leader_max(auction),
+        reserve=auction.reserve_price,
+        custom_increment=auction.increment,
+    )
+
+
+def _min_next(auction: Auction) -> int:
+    if auction.kind == "english":
+        return min_next_bid(auction.start_price, auction.current_price, auction.leading_bidder_id is not None, auction.increment)
+    return auction.start_price
+
+
+def _too_low(minimum: int) -> BidTooLow:
+    return BidTooLow(minimum=minimum)
+
+
+def _announce_price(auction: Auction, extended: bool) -> None:
+    data = {
+        "auction_id": auction.id,
+        "price": auction.current_price,
+        "bid_count": auction.bid_count,
+        "ends_at": auction.ends_at.isoformat(),
+        "min_next": _min_next(auction),
+        "extended": extended,
+    }
+    emit(f"auction:{auction.id}", "bid_placed", data)
+    if extended:
+        emit(f"auction:{auction.id}", "auction_extended", {"auction_id": auction.id, "ends_at": data["ends_at"]})
+    emit("listings", "price_changed", data)
+
+
+def _apply_anti_sniping(auction: Auction, now: datetime) -> bool:
+    new_end = extended_end(auction.ends_at, now, auction.snipe_window_seconds, auction.snipe_extension_seconds)
+    if new_end != auction.ends_at:
+        auction.ends_at = new_end
+        return True
+    return False
+
+
+def _record(auction: Auction, bidder_id: int, amount: int, max_amount: int | None, kind: str, source: str, now: datetime, automatic: bool = False) -> Bid:
+    bid = Bid(
+        auction_id=auction.id,
+        bidder_id=bidder_id,
+        kind=kind,
+        amount=amount,
+        max_amount=max_amount,
+        is_automatic=automatic,
+        source=source,
+        created_at=now,
+    )
+    db.session.add(bid)
+    return bid
+
+
+@atomic
+def place_bid(auction_id: int, bidder_id: int, max_amount: int, source: str = "web") -> BidResult:
+    """Offer `max_amount` (a proxy maximum for English, the amount for sealed bids)."""
+    now = utcnow()
+    auction = _lock_auction(auction_id)
+    _check_open(auction, now)
+    _check_bidder(auction, bidder_id)
+    if auction.kind == "dutch":
+        raise NotAvailable(_l("In a Dutch auction you buy by accepting the current price."))
+    if max_amount < 1:
+        raise _too_low(_min_next(auction))
+    if auction.kind == "english":
+        result = _place_english(auction, bidder_id, max_amount, source, now)
+    else:
+        result = _place_sealed(auction, bidder_id, max_amount, source, now)
+    return result
+
+
+def _place_english(auction: Auction, bidder_id: int, new_max: int, source: str, now: datetime) -> BidResult:
+    state = english_state(auction)
+    try:
+        outcome = resolve_proxy(state, bidder_id, new_max)
+    except RuleViolation as broken:
+        if broken.code == "not_raised":
+            raise BidTooLow(_l("You already lead with a maximum of %(current)s Stars; raise it to at least %(minimum)s."), current=broken.minimum - 1, minimum=broken.minimum) from None
+        raise _too_low(broken.minimum) from None
+
+    if outcome.leader_id == bidder_id:
+        # Hold the new leader's maximum first: InsufficientFunds leaves everything untouched.
+        ledger.set_hold(bidder_id, auction.id, outcome.leader_max)
+        if outcome.outbid_id is not None:
+            ledger.release_hold(outcome.outbid_id, auction.id)
+        kind = "proxy" if new_max > outcome.price else "bid"
+        _record(auction, bidder_id, outcome.price, new_max, kind, source, now)
+    else:
+        # Outbid at once by the leader's proxy: nothing to hold, but the bidder must have
+        # been able to pay what they offered.
+        available = ledger.balances(bidder_id).available
+        if available < new_max:
+            raise ledger.InsufficientFunds(needed=new_max - available, available=available)
+        _record(auction, bidder_id, new_max, new_max, "bid", source, now)
+        _record(auction, outcome.leader_id, outcome.price, outcome.leader_max, "proxy", "auto", now, automatic=True)
+        auction.bid_count += 1
+
+    moved = outcome.price != auction.current_price or outcome.leader_id != auction.leading_bidder_id
+    if outcome.leader_id != bidder_id or outcome.newcomer_leads:
+        auction.bid_count += 1
+    auction.current_price = outcome.price
+    auction.leading_bidder_id = outcome.leader_id
+    extended = _apply_anti_sniping(auction, now)
+    db.session.flush()
+    if moved or extended or outcome.newcomer_leads:
+        _announce_price(auction, extended)
+    if outcome.outbid_id is not None:
+        _notify(outcome.outbid_id, "outbid", auction, price=outcome.price)
+    elif outcome.leader_id != bidder_id:
+        _notify(bidder_id, "outbid", auction, price=outcome.price)
+    return BidResult(
+        accepted=True,
+        leading=outcome.leader_id == bidder_id,
+        price=auction.current_price,
+        min_next=_min_next(auction),
+        ends_at=auction.ends_at,
+        extended=extended,
+        bid_count=auction.bid_count,
+    )
+
+
+def _place_sealed(auction: Auction, bidder_id: int, amount: int, source: str, now: datetime) -> BidResult:
+    existing = db.session.scalars(
+        select(Bid).where(Bid.auction_id == auction.id, Bid.bidder_id == bidder_id, Bid.kind == "sealed")
+    ).first()
+    minimum = existing.amount + 1 if existing else auction.start_price
+    if amount < minimum:
+        if existing:
+            raise BidTooLow(_l("A sealed bid can only be raised: offer at least %(minimum)s Stars."), minimum=minimum)
+        raise _too_low(minimum)
+    ledger.set_hold(bidder_id, auction.id, amount)
+    if existing:
+        # One bid per user: raising replaces the amount and its time (ties go to the earlier offer).
+        existing.amount = amount
+        existing.max_amount = amount
+        existing.created_at = now
+        existing.source = source
+    else:
+        _record(auction, bidder_id, amount, amount, "sealed", source, now)
+        auction.bid_count += 1
+    extended = _apply_anti_sniping(auction, now)
+    db.session.flush()
+    data = {"auction_id": auction.id, "bid_count": auction.bid_count, "ends_at": auction.ends_at.isoformat(), "extended": extended}
+    emit(f"auction:{auction.id}", "bid_placed", data)
+    if extended:
+        emit(f"auction:{auction.id}", "auction_extended", {"auction_id": auction.id, "ends_at": data["ends_at"]})
+    emit("listings", "price_changed", {**data, "price": auction.current_price})
+    return BidResult(True, False, auction.current_price, auction.start_price, auction.ends_at, extended, auction.bid_count)
+
+
+def _end(auction: Auction, now: datetime, winner_id: int | None, price: int | None) -> None:
+    auction.status = "ended"
+    auction.winner_id = winner_id
+    auction.final_price = price
+    auction.closed_at = now
+    if price is not None:
+        auction.current_price = price
+
+
+def _release_all_holds(auction: Auction, keep: int | None = None) -> list[int]:
+    """Release every active hold on the auction except `keep`'s; returns whose were released."""
+    holders = list(
+        db.session.scalars(
+            select(Hold.user_id).where(Hold.auction_id == auction.id, Hold.status == "active").order_by(Hold.user_id)
+        )
+    )
+    released = [user_id for user_id in holders if user_id != keep]
+    for user_id in released:
+        ledger.release_hold(user_id, auction.id)
+    return released
+
+
+def _bidders(auction: Auction) -> list[int]:
+    return list(db.session.scalars(select(Bid.bidder_id).where(Bid.auction_id == auction.id).distinct()))
+
+
+def _announce_close(auction: Auction) -> None:
+    data = {
+        "auction_id": auction.id,
+        "status": auction.status,
+        "price": auction.current_price,
+        "final_price": auction.final_price,
+        "winner_id": auction.winner_id,
+        "bid_count": auction.bid_count,
+        "ends_at": auction.ends_at.isoformat(),
+    }
+    emit(f"auction:{auction.id}", "auction_closed", data)
+    emit("listings", "auction_closed", data)
+
+
+@atomic
+def buy_now(auction_id: int, buyer_id: int, source: str = "web") -> CloseResult:
+    """Buy at the buy-it-now price; pays at once and ends the auction."""
+    now = utcnow()
+    auction = _lock_auction(auction_id)
+    _check_open(auction, now)
+    _check_bidder(auction, buyer_id)
+    if auction.kind == "dutch" or not buy_now_available(
+        auction.buy_now_price, auction.bid_count > 0, auction.reserve_price, leader_max(auction)
+    ):
+        raise NotAvailable(_l("Buy it now is no longer available for this auction."))
+    price = auction.buy_now_price
+    # The buyer's own hold (a reserve-not-met bid) goes back first so those Stars can pay.
+    released = _release_all_holds(auction)
+    ledger.pay_now(buyer_id, auction.seller_id, auction.id, price, _fee_percent())
+    _record(auction, buyer_id, price, None, "buy_now", source, now)
+    auction.bid_count += 1
+    _end(auction, now, buyer_id, price)
+    db.session.flush()
+    _announce_close(auction)
+    _notify_close(auction, losers=[u for u in released if u != buyer_id])
+    return CloseResult(auction.id, auction.status, buyer_id, price)
+
+
+@atomic
+def accept_dutch(auction_id: int, buyer_id: int, source: str = "web") -> CloseResult:
+    """Take a Dutch auction at the price the server clock gives right now."""
+    now = utcnow()
+    auction = _lock_auction(auction_id)
+    _check_open(auction, now)
+    _check_bidder(auction, buyer_id)
+    if auction.kind != "dutch":
+        raise NotAvailable()
+    price = current_dutch_price(auction, now)
+    ledger.pay_now(buyer_id, auction.seller_id, auction.id, price, _fee_percent())
+    _record(auction, buyer_id, price, None, "accept", source, now)
+    auction.bid_count += 1
+    _end(auction, now, buyer_id, price)
+    db.session.flush()
+    _announce_close(auction)
+    _notify_close(auction, losers=[])
+    return CloseResult(auction.id, auction.status, buyer_id, price)
+
+
+def current_dutch_price(auction: Auction, now: datetime) -> int:
+    return dutch_price(
+        auction.start_price, auction.dutch_floor, auction.dutch_step, auction.dutch_interval_seconds, auction.starts_at, now
+    )
+
+
+def _settlement(auction: Auction) -> Settlement | None:
+    if auction.kind == "english":
+        return settle_english(auction.leading_bidder_id, leader_max(auction), auction.current_price, auction.reserve_price)
+    if auction.kind in ("sealed_first", "sealed_second"):
+        bids = [
+            SealedBid(b.bidder_id, b.amount, b.created_at, b.id)
+            for b in db.session.scalars(select(Bid).where(Bid.auction_id == auction.id, Bid.kind == "sealed"))
+        ]
+        return settle_sealed(bids, auction.kind == "sealed_second", auction.start_price, auction.reserve_price)
+    return None  # a Dutch auction nobody accepted
+
+
+@atomic
+def close_auction(auction_id: int) -> CloseResult | None:
+    """Settle an auction whose end has passed; a second call (or an early one) changes nothing."""
+    now = utcnow()
+    auction = _lock_auction(auction_id)
+    if auction.status in ("ended", "canceled") or now < auction.ends_at:
+        return None
+    settlement = _settlement(auction)
+    winner_id = settlement.winner_id if settlement else None
+    losers = _release_all_holds(auction, keep=winner_id)
+    if settlement is not None:
+        ledger.capture_hold(winner_id, auction.id, settlement.price, auction.seller_id, _fee_percent())
+    _end(auction, now, winner_id, settlement.price if settlement else None)
+    db.session.flush()
+    _announce_close(auction)
+    _notify_close(auction, losers=[u for u in _bidders(auction) if u != winner_id] or losers)
+    return CloseResult(auction.id, auction.status, winner_id, auction.final_price)
+
+
+@atomic
+def cancel_auction(auction_id: int, actor_id: int) -> CloseResult:
+    """The seller may cancel before the first bid; an admin at any time (every hold released)."""
+    auction = _lock_auction(auction_id)
+    actor = db.session.get(User, actor_id)
+    if actor is None:
+        raise Forbidden()
+    if auction.status in ("ended", "canceled"):
+        raise AuctionClosed()
+    if not actor.is_admin:
+        if actor.id != auction.seller_id:
+            raise Forbidden()
+        if auction.bid_count > 0:
+            raise CannotCancel()
+    _release_all_holds(auction)
+    auction.status = "canceled"
+    auction.closed_at = utcnow()
+    db.session.flush()
+    _announce_close(auction)
+    for user_id in _bidders(auction):
+        _notify(user_id, "auction_canceled", auction)
+    if actor.id != auction.seller_id:
+        _notify(auction.seller_id, "auction_canceled", auction)
+    return CloseResult(auction.id, auction.status, None, None)
+
+
+def due_auction_ids(now: datetime | None = None, limit: int = 200) -> list[int]:
+    """Live auctions whose end has passed, oldest first (the closing job's work list)."""
+    now = now or utcnow()
+    query = select(Auction.id).where(Auction.status == "live", Auction.ends_at <= now).order_by(Auction.ends_at).limit(limit)
+    return list(db.session.scalars(query))
+
+
+@atomic
+def open_scheduled_auctions() -> list[int]:
+    """Open every scheduled auction whose start time has come."""
+    now = utcnow()
+    due = list(
+        db.session.scalars(
+            select(Auction).where(Auction.status == "scheduled", Auction.starts_at <= now).with_for_update()
+        )
+    )
+    for auction in due:
+        _open_if_due(auction, now)
+        emit("listings", "auction_created", {"auction_id": auction.id})
+    return [a.id for a in due]
+
+
+def close_due_auctions() -> list[CloseResult]:
+    """Close every overdue auction, each in its own transaction (one failure never blocks the rest)."""
+    results = []
+    for auction_id in due_auction_ids():
+        result = close_auction(auction_id)
+        if result is not None:
+            results.append(result)
+    return results
+
+
+def _notify(user_id: int, kind: str, auction: Auction, **payload) -> None:
+    """Tell a user through the outbox (written in this same transaction)."""
+    try:
+        from auction.services.outbox import enqueue_telegram
+    except ImportError:  # the bot's outbox is optional in this build
+        return
+    enqueue_telegram(user_id, kind, {"auction_id": auction.id, "title": auction.title, **payload})
+
+
+def _notify_close(auction: Auction, losers: list[int]) -> None:
+    price = auction.final_price
+    if auction.winner_id is not None:
+        _notify(auction.winner_id, "auction_won", auction, price=price)
+        _notify(auction.seller_id, "auction_sold", auction, price=price)
+    else:
+        _notify(auction.seller_id, "auction_unsold", auction)
+    for user_id in losers:
+        if user_id != auction.winner_id:
+            _notify(user_id, "auction_lost", auction, price=price)

@@ -1,0 +1,77 @@
+"""Shared set-up for bidding tests: auctions inserted directly, Stars from the sandbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from auction.extensions import db
+from auction.models import Auction, Bid, Hold, utcnow
+from auction.services import ledger
+
+
+def new_auction(app, seller_id: int, **fields) -> int:
+    """A live auction (English, start 10, one hour left unless told otherwise)."""
+    now = utcnow()
+    values = {
+        "title": "Vintage camera",
+        "description": "Works.",
+        "kind": "english",
+        "status": "live",
+        "start_price": 10,
+        "starts_at": now - timedelta(minutes=1),
+        "ends_at": now + timedelta(hours=1),
+    }
+    values.update(fields)
+    values.setdefault("current_price", values["start_price"])
+    with app.app_context():
+        auction = Auction(seller_id=seller_id, **values)
+        db.session.add(auction)
+        db.session.commit()
+        return auction.id
+
+
+def give_stars(app, user_id: int, amount: int) -> None:
+    with app.app_context():
+        ledger.credit_sandbox(user_id, amount)
+        db.session.remove()
+
+
+def balances(app, user_id: int) -> tuple[int, int]:
+    with app.app_context():
+        found = ledger.balances(user_id)
+        db.session.remove()
+        return found.available, found.held
+
+
+def end_now(app, auction_id: int) -> None:
+    """Move the end into the past, as the clock would."""
+    with app.app_context():
+        auction = db.session.get(Auction, auction_id)
+        auction.ends_at = utcnow() - timedelta(seconds=1)
+        auction.starts_at = min(auction.starts_at, auction.ends_at - timedelta(minutes=1))
+        db.session.commit()
+
+
+def auction_row(app, auction_id: int) -> Auction:
+    with app.app_context():
+        auction = db.session.get(Auction, auction_id)
+        db.session.expunge(auction)
+        return auction
+
+
+def active_holds(app, auction_id: int) -> dict[int, int]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(Hold.user_id, Hold.amount).where(Hold.auction_id == auction_id, Hold.status == "active")
+        ).all()
+        return dict(rows)
+
+
+def bid_rows(app, auction_id: int) -> list[tuple[int, int, str]]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(Bid.bidder_id, Bid.amount, Bid.kind).where(Bid.auction_id == auction_id).order_by(Bid.id)
+        ).all()
+        return [tuple(r) for r in rows]
