@@ -285,7 +285,9 @@ def test_dev_login_lists_demo_users_and_signs_in_with_one_click(client, make_use
 
 def test_dev_login_refuses_a_user_who_is_not_a_demo_user(client, make_user, demo_user_ids):
     real = make_user("Real", last_name="Person")
-    response = client.post("/dev-login", data={"csrf_token": csrf_token(client), "user_id": real}, follow_redirects=True)
+    response = client.post(
+        "/dev-login", data={"csrf_token": csrf_token(client), "user_id": real}, follow_redirects=True
+    )
     assert "Pick one of the demo users." in page(response).select_one(".flashes").get_text()
     assert nav_user_name(client) is None
 
@@ -294,7 +296,9 @@ def test_dev_login_keeps_next_inside_the_site(client, demo_user_ids):
     token = csrf_token(client)
     ok = client.post("/dev-login?next=/foo", data={"csrf_token": token, "user_id": demo_user_ids[0]})
     assert ok.headers["Location"] == "/foo"
-    evil = client.post("/dev-login?next=//evil.com", data={"csrf_token": csrf_token(client), "user_id": demo_user_ids[0]})
+    evil = client.post(
+        "/dev-login?next=//evil.com", data={"csrf_token": csrf_token(client), "user_id": demo_user_ids[0]}
+    )
     assert evil.headers["Location"] == "/"
 
 
