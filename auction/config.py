@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
-from dotenv import load_dotenv
+from dotenv import dotenv_values
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_KEYS = {"", "change-me", "dev", "secret"}
@@ -27,12 +28,12 @@ def _ids(value: str | None) -> frozenset[int]:
     return frozenset(int(part) for part in (value or "").replace(" ", "").split(",") if part)
 
 
-def load_config(env: dict[str, str] | None = None) -> dict:
-    """Build the Flask config mapping; `env` defaults to os.environ after reading `.env`."""
+def load_config(env: Mapping[str, str] | None = None, env_file: Path = ROOT / ".env") -> dict:
+    """Build the Flask config mapping; `env` defaults to os.environ over `env_file`."""
     if env is None:
-        # override=False: a variable set in the real environment wins over `.env`.
-        load_dotenv(ROOT / ".env", override=False)
-        env = dict(os.environ)
+        # A variable set in the real environment wins over `.env`.
+        from_file = {key: value for key, value in dotenv_values(env_file).items() if value is not None}
+        env = {**from_file, **os.environ}
     get = env.get
     instance = ROOT / "instance"
     token = get("TELEGRAM_BOT_TOKEN", "")
