@@ -76,7 +76,7 @@ def select_locale() -> str:
 
 
 def register_extensions(app: Flask) -> None:
-    from auction import models  # noqa: F401  (every table known to Alembic)
+    from auction import live, models  # noqa: F401  (models: every table known to Alembic)
     from auction.services.users import load_session_user
 
     db.init_app(app)
@@ -87,6 +87,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.user_loader(load_session_user)
+    live.init_app(app)  # the event broker; committed events reach it through the transaction's sink
 
 
 def register_blueprints(app: Flask) -> None:

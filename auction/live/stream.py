@@ -1,0 +1,236 @@
+"""GET /events: the live stream, a native asyncio Server-Sent Events handler beside Flask.
+
+One connection per page multiplexes the public channels it asks for (`?channels=auction:1,
+listings`) and, for a signed-in visitor, their own `user:<id>` channel, recognised from
+Flask's own session cookie. Each `id:` line holds the position in every channel, so a
+reconnect with `Last-Event-ID` resumes all of them. Fragments are rendered once per event
+and locale and shared by every connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+from collections import OrderedDict
+from urllib.parse import parse_qs
+
+from a2wsgi.wsgi import build_environ
+from flask import Flask
+from flask_babel import get_locale
+from flask_login import current_user
+
+from auction.live.broker import CHANNEL, Broker, Event, Subscription, decode_position
+from auction.live.renderers import render_event, renderers
+
+log = logging.getLogger("auction.live")
+
+HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+    (b"x-content-type-options", b"nosniff"),
+]
+RENDER_CACHE_SIZE = 4096
+
+
+def identify_visitor(app: Flask, scope: dict) -> tuple[int | None, str]:
+    """The signed-in user's id (or None) and the page language, exactly as Flask would see them.
+
+    The request runs through Flask's session interface and flask-login's user loader, so the
+    cookie's signature and its session version are checked the same way as for every page.
+    """
+    environ = build_environ(scope, io.BytesIO())
+    with app.request_context(environ):
+        user_id = current_user.id if current_user.is_authenticated else None
+        return user_id, str(get_locale())
+
+
+class LiveStream:
+    """The ASGI handler for /events; one per process, bound to the app and its broker."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.max_channels = app.config["LIVE_MAX_CHANNELS"]
+        self.max_per_client = app.config["LIVE_MAX_CONNECTIONS_PER_CLIENT"]
+        self.heartbeat = app.config["LIVE_HEARTBEAT_SECONDS"]
+        self.retry_ms = app.config["LIVE_RETRY_MS"]
+        self.closing = False
+        self._per_client: dict[str, int] = {}
+        self._open: set[Subscription] = set()
+        self._rendered: OrderedDict[tuple[str, int, str], asyncio.Future] = OrderedDict()
+
+    @property
+    def broker(self) -> Broker:
+        return self.app.extensions["broker"]
+
+    @property
+    def open_streams(self) -> int:
+        return len(self._open)
+
+    def close_all(self) -> None:
+        """End every stream now (shutdown); new ones are refused from here on."""
+        self.closing = True
+        for subscription in list(self._open):
+            subscription.close()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["method"] != "GET":
+            await self._refuse(send, 405, "The live stream only answers GET.")
+            return
+        if self.closing or not self.broker.running:
+            await self._refuse(send, 503, "The server is restarting; the page reconnects by itself.")
+            return
+        query = parse_qs(scope["query_string"].decode("latin-1"))
+        asked = list(dict.fromkeys(c.strip() for v in query.get("channels", []) for c in v.split(",") if c.strip()))
+        if len(asked) > self.max_channels:
+            await self._refuse(send, 400, f"Too many channels: at most {self.max_channels} per connection.")
+            return
+        unknown = [channel for channel in asked if not CHANNEL.match(channel)]
+        if unknown:
+            await self._refuse(send, 400, f"Unknown channel: {unknown[0][:60]}.")
+            return
+        client = (scope.get("client") or ("unknown", 0))[0]
+        if self.max_per_client and self._per_client.get(client, 0) >= self.max_per_client:
+            await self._refuse(send, 429, f"Too many live connections from one address (at most {self.max_per_client}).")
+            return
+        self._per_client[client] = self._per_client.get(client, 0) + 1
+        try:
+            await self._serve(scope, receive, send, asked, query)
+        finally:
+            left = self._per_client[client] - 1
+            if left:
+                self._per_client[client] = left
+            else:
+                del self._per_client[client]
+
+    async def _serve(self, scope, receive, send, asked: list[str], query: dict) -> None:
+        if any(name == b"cookie" for name, _ in scope["headers"]):
+            user_id, locale = await asyncio.to_thread(identify_visitor, self.app, scope)
+        else:
+            # No cookie, no session: nothing to look up, only Accept-Language to read.
+            user_id, locale = identify_visitor(self.app, scope)
+        own = f"user:{user_id}" if user_id is not None else None
+        if any(channel.startswith("user:") and channel != own for channel in asked):
+            await self._refuse(send, 403, "A live stream can only follow the signed-in user's own channel.")
+            return
+        channels = list(dict.fromkeys([*asked, own] if own else asked))
+        if not channels:
+            await self._refuse(send, 400, "Name at least one channel: /events?channels=auction:<id>,listings.")
+            return
+
+        broker = self.broker
+        subscription = broker.subscribe(channels)
+        self._open.add(subscription)
+        watcher = asyncio.create_task(self._watch_disconnect(receive, subscription))
+        try:
+            heads = await broker.last_ids(channels)
+            headers = dict(scope["headers"])
+            resume = decode_position(headers.get(b"last-event-id", b"").decode("latin-1"))
+            if resume is None:
+                resume = decode_position(query.get("since", [""])[0])
+            positions = self._start_positions(channels, heads, resume)
+            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            hello = f": connected\nretry: {self.retry_ms}\nid: {broker.position(positions)}\n\n"
+            await send({"type": "http.response.body", "body": hello.encode(), "more_body": True})
+            for channel in channels:
+                if positions[channel] < heads[channel]:
+                    await self._write(send, await broker.since(channel, positions[channel]), positions, locale)
+            while True:
+                if subscription.pending:
+                    batch = list(subscription.pending)
+                    subscription.pending.clear()
+                    await self._write(send, batch, positions, locale)
+                    continue
+                if subscription.closed:
+                    break
+                await subscription.wait(self.heartbeat)
+                if not subscription.pending and not subscription.closed:
+                    await send({"type": "http.response.body", "body": b": heartbeat\n\n", "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            watcher.cancel()
+            self._open.discard(subscription)
+            broker.unsubscribe(subscription)
+
+    def _start_positions(self, channels, heads, resume) -> dict[str, int]:
+        """Where each channel starts: after the client's last event, or now for a fresh page."""
+        positions: dict[str, int] = {}
+        for channel in channels:
+            head = heads.get(channel, 0)
+            if resume is None:
+                positions[channel] = head
+                continue
+            epoch, ids = resume
+            seen = ids.get(channel)
+            if epoch != self.broker.epoch:
+                positions[channel] = 0  # the buffers restarted since: everything kept is new to this page
+            elif seen is None:
+                positions[channel] = head
+            else:
+                positions[channel] = seen if seen <= head else 0
+        return positions
+
+    async def _write(self, send, events: list[Event], positions: dict[str, int], locale: str) -> None:
+        chunks: list[bytes] = []
+        for event in events:
+            last = positions.get(event.channel, 0)
+            if event.id <= last:
+                continue  # already replayed or sent
+            if event.id > last + 1:
+                # A gap (the Redis subscription dropped for a moment): fill it from the buffer.
+                missed = [e for e in await self.broker.since(event.channel, last) if e.id < event.id]
+                for earlier in missed:
+                    chunks.append(await self._message(earlier, locale))
+                    positions[earlier.channel] = earlier.id
+                    chunks.append(f"id: {self.broker.position(positions)}\n\n".encode())
+            chunks.append(await self._message(event, locale))
+            positions[event.channel] = event.id
+            chunks.append(f"id: {self.broker.position(positions)}\n\n".encode())
+        if chunks:
+            await send({"type": "http.response.body", "body": b"".join(chunks), "more_body": True})
+
+    async def _message(self, event: Event, locale: str) -> bytes:
+        """The event's `event:`/`data:` lines, made once per event and language for all connections."""
+        key = (event.channel, event.id, locale)
+        future = self._rendered.get(key)
+        if future is None:
+            future = asyncio.ensure_future(self._render(event, locale))
+            self._rendered[key] = future
+            if len(self._rendered) > RENDER_CACHE_SIZE:
+                self._rendered.popitem(last=False)
+        return await asyncio.shield(future)
+
+    async def _render(self, event: Event, locale: str) -> bytes:
+        if event.name not in renderers:
+            return sse_message(event.name, json.dumps(event.data, separators=(",", ":"), ensure_ascii=False))
+        try:
+            fragments = await asyncio.to_thread(render_event, self.app, event.name, event.data, locale)
+        except Exception:
+            log.exception("rendering %s #%d on %s failed", event.name, event.id, event.channel)
+            return b": render failed\n"
+        return b"\n".join(sse_message(name, html) for name, html in fragments or ()) or b": nothing to show\n"
+
+    @staticmethod
+    async def _watch_disconnect(receive, subscription: Subscription) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        subscription.close()
+
+    @staticmethod
+    async def _refuse(send, status: int, message: str) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")],
+            }
+        )
+        await send({"type": "http.response.body", "body": message.encode() + b"\n"})
+
+
+def sse_message(name: str, text: str) -> bytes:
+    """`event:` and `data:` lines (without the blank line that ends the message)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return (f"event: {name}\n" + "".join(f"data: {line}\n" for line in lines)).encode()
