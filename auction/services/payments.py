@@ -1,0 +1,346 @@
+"""Buying Stars with Telegram payments (XTR), refunds, and payment support requests.
+
+The flow: `start_purchase` stores a pending purchase with a random payload; the bot
+sends an invoice (or the wallet page makes an invoice link) carrying that payload;
+Telegram asks `check_pre_checkout` before charging; after charging it delivers a
+successful payment, which `complete_payment` credits exactly once per
+`telegram_payment_charge_id` (the column is unique, so even two copies committing at the
+same moment cannot both be stored). Stars bought are credited through the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from auction.extensions import db
+from auction.models import Payment, StarPurchase, SupportMessage, SupportTicket, User, utcnow
+from auction.services import ledger
+from auction.services.errors import Forbidden, NotFound, ServiceError
+from auction.services.transaction import atomic
+
+log = logging.getLogger(__name__)
+
+CURRENCY = "XTR"
+PACKAGES = (50, 100, 250, 500, 1000)
+SOURCES = ("bot", "web")
+
+
+class InvalidAmount(ServiceError):
+    message = _l("Enter a whole number of Stars between %(min)s and %(max)s.")
+
+
+class PaymentRefused(ServiceError):
+    """Telegram must not charge: the reason is shown to the payer in the payment form."""
+
+    message = _l("This invoice can no longer be paid. Please request a new one with /buy_stars.")
+    status = 409
+
+
+class RefundRefused(ServiceError):
+    status = 409
+
+
+@dataclass(frozen=True)
+class Purchase:
+    id: int
+    payload: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    payment_id: int
+    user_id: int
+    amount: int
+    available: int
+    already_credited: bool
+
+
+@dataclass(frozen=True)
+class PaymentSummary:
+    id: int
+    amount: int
+    status: str
+    created_at: datetime
+    telegram_payment_charge_id: str
+
+
+def stars_limits() -> tuple[int, int]:
+    return current_app.config.get("STARS_MIN", 1), current_app.config.get("STARS_MAX", 10_000)
+
+
+def parse_amount(text: str | int | None) -> int:
+    """A number of Stars typed by a person, checked against the purchase limits."""
+    low, high = stars_limits()
+    raw = str(text if text is not None else "").strip()
+    if not raw.isdigit() or len(raw) > 12 or not low <= int(raw) <= high:
+        raise InvalidAmount(min=low, max=high)
+    return int(raw)
+
+
+def _user_by_telegram_id(telegram_id: int) -> User | None:
+    return db.session.scalar(select(User).where(User.telegram_id == telegram_id))
+
+
+def _tell(user_id: int, kind: str, **payload) -> None:
+    """A message to the user through the outbox, in this same transaction."""
+    try:
+        from auction.services.outbox import enqueue_telegram
+    except ImportError:  # the outbox dispatcher is not part of this build
+        return
+    enqueue_telegram(user_id, kind, payload)
+
+
+# --- buying ---------------------------------------------------------------------------
+
+
+@atomic
+def start_purchase(user_id: int, amount: int, source: str) -> Purchase:
+    """Store a pending purchase of `amount` Stars; its payload goes into the invoice."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    if user.is_suspended:
+        raise Forbidden(_l("Your account is suspended, so it cannot buy Stars."))
+    amount = parse_amount(amount)
+    if source not in SOURCES:
+        raise ValueError(f"unknown purchase source {source!r}")
+    # 192 random bits: nobody can guess another person's pending invoice.
+    purchase = StarPurchase(user_id=user_id, payload=secrets.token_urlsafe(24), amount=amount, source=source)
+    db.session.add(purchase)
+    db.session.flush()
+    return Purchase(id=purchase.id, payload=purchase.payload, amount=amount)
+
+
+@atomic
+def attach_invoice_link(purchase_id: int, link: str) -> None:
+    """Remember the invoice link made for a web purchase."""
+    purchase = db.session.get(StarPurchase, purchase_id)
+    if purchase is None:
+        raise NotFound()
+    purchase.invoice_link = link[:512]
+
+
+def _refusal(telegram_id: int, payload: str, total_amount: int, currency: str) -> PaymentRefused | None:
+    purchase = db.session.scalar(select(StarPurchase).where(StarPurchase.payload == payload))
+    if purchase is None:
+        return PaymentRefused(_l("This invoice is not valid. Please request a new one with /buy_stars."))
+    user = db.session.get(User, purchase.user_id)
+    if user.telegram_id != telegram_id:
+        return PaymentRefused(_l("This invoice was issued to another Telegram account."))
+    if purchase.status == "paid":
+        return PaymentRefused(_l("This invoice has already been paid."))
+    if purchase.status != "pending":
+        return PaymentRefused(_l("This invoice has expired. Please request a new one with /buy_stars."))
+    if currency != CURRENCY:
+        return PaymentRefused(_l("Only Telegram Stars (XTR) are accepted."))
+    if total_amount != purchase.amount:
+        return PaymentRefused(_l("The amount does not match the invoice. Please request a new one with /buy_stars."))
+    if user.is_suspended:
+        return PaymentRefused(_l("Your account is suspended, so it cannot buy Stars."))
+    return None
+
+
+def check_pre_checkout(telegram_id: int, payload: str, total_amount: int, currency: str) -> None:
+    """Raise PaymentRefused (with a reason for the payer) unless Telegram may charge."""
+    refusal = _refusal(telegram_id, payload, total_amount, currency)
+    if refusal is not None:
+        raise refusal
+
+
+def complete_payment(
+    telegram_id: int,
+    payload: str,
+    total_amount: int,
+    currency: str,
+    telegram_payment_charge_id: str,
+    provider_payment_charge_id: str | None = None,
+) -> PaymentResult:
+    """Credit a successful payment exactly once; a repeated delivery changes nothing.
+
+    Telegram has already taken the Stars when this runs, so a payment that no longer
+    matches its invoice (paid twice, amount changed) is still credited to the payer and
+    put in front of an admin as a payment support ticket, never dropped.
+    """
+    try:
+        return _complete_payment(
+            telegram_id, payload, total_amount, currency, telegram_payment_charge_id, provider_payment_charge_id
+        )
+    except IntegrityError:
+        # Another delivery of the same charge committed between our check and our insert.
+        db.session.rollback()
+        payment = db.session.scalar(select(Payment).where(Payment.telegram_payment_charge_id == telegram_payment_charge_id))
+        if payment is None:
+            raise
+        return PaymentResult(payment.id, payment.user_id, payment.amount, ledger.balances(payment.user_id).available, True)
+
+
+@atomic
+def _complete_payment(
+    telegram_id: int,
+    payload: str,
+    total_amount: int,
+    currency: str,
+    charge_id: str,
+    provider_charge_id: str | None,
+) -> PaymentResult:
+    if currency != CURRENCY or total_amount <= 0:
+        log.error("successful payment %s in %s %s cannot be stored", charge_id, total_amount, currency)
+        raise PaymentRefused(_l("Only Telegram Stars (XTR) are accepted."))
+    # The purchase row lock queues two deliveries of one invoice behind each other.
+    purchase = db.session.scalar(
+        select(StarPurchase).where(StarPurchase.payload == payload).with_for_update().execution_options(populate_existing=True)
+    )
+    existing = db.session.scalar(select(Payment).where(Payment.telegram_payment_charge_id == charge_id))
+    if existing is not None:
+        return PaymentResult(existing.id, existing.user_id, existing.amount, ledger.balances(existing.user_id).available, True)
+    payer = _user_by_telegram_id(telegram_id)
+    if payer is None:
+        log.error("successful payment %s from unknown Telegram user %s", charge_id, telegram_id)
+        raise NotFound()
+    problem = _refusal(telegram_id, payload, total_amount, currency)
+    payment = Payment(
+        user_id=payer.id,
+        purchase_id=purchase.id if problem is None else None,
+        telegram_payment_charge_id=charge_id,
+        provider_payment_charge_id=provider_charge_id or None,
+        amount=total_amount,
+        currency=CURRENCY,
+        status="paid",
+    )
+    db.session.add(payment)
+    db.session.flush()  # the unique charge id is enforced here
+    if problem is None:
+        purchase.status = "paid"
+        purchase.paid_at = utcnow()
+    else:
+        log.warning("payment %s does not match its invoice (%s); credited and sent to admins", charge_id, problem)
+        _open_ticket(
+            payer.id,
+            payment.id,
+            f"Payment {charge_id} of {total_amount} XTR did not match its invoice ({problem}); "
+            "it was credited to the payer. Check it and refund if needed.",
+        )
+    available = ledger.credit_purchase(payer.id, total_amount, payment.id)
+    return PaymentResult(payment.id, payer.id, total_amount, available, False)
+
+
+# --- refunds --------------------------------------------------------------------------
+
+
+def _locked_payment(payment_id: int) -> Payment:
+    payment = db.session.scalar(
+        select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if payment is None:
+        raise NotFound()
+    return payment
+
+
+@atomic
+def refund_payment(admin_id: int, payment_id: int, send_refund: Callable[[int, str], None]) -> int:
+    """An admin gives a purchase back; returns the user's new available balance.
+
+    Allowed only while the user's available Stars still cover the whole purchase.
+    `send_refund(telegram_user_id, charge_id)` asks Telegram to refund
+    (refundStarPayment); it runs inside the transaction, so if Telegram refuses,
+    nothing is recorded.
+    """
+    admin = db.session.get(User, admin_id)
+    if admin is None or not admin.is_admin:
+        raise Forbidden()
+    payment = _locked_payment(payment_id)
+    if payment.status == "refunded":
+        raise RefundRefused(_l("This payment has already been refunded."))
+    available = ledger.balances(payment.user_id).available
+    if available < payment.amount:
+        raise RefundRefused(
+            _l(
+                "This payment cannot be refunded: the user has %(available)s Stars available, "
+                "less than the %(amount)s Stars of the payment.",
+            ),
+            available=available,
+            amount=payment.amount,
+        )
+    new_available = ledger.reverse_purchase(payment.id)
+    payment.status = "refunded"
+    payment.refunded_at = utcnow()
+    _tell(payment.user_id, "payment_refunded", payment_id=payment.id, amount=payment.amount, available=new_available)
+    db.session.flush()
+    send_refund(payment.user.telegram_id, payment.telegram_payment_charge_id)
+    return new_available
+
+
+@atomic
+def handle_refunded_payment(telegram_id: int, charge_id: str) -> str:
+    """Telegram says it refunded a payment: take the Stars back if they are still there.
+
+    Returns "reversed", "flagged" (already spent or held: an admin gets a payment
+    ticket, no balance goes negative), "already" (we had refunded it) or "unknown".
+    """
+    payment = db.session.scalar(select(Payment).where(Payment.telegram_payment_charge_id == charge_id))
+    if payment is None:
+        log.error("Telegram refunded unknown payment %s (user %s)", charge_id, telegram_id)
+        return "unknown"
+    payment = _locked_payment(payment.id)
+    if payment.status == "refunded":
+        return "already"
+    payment.status = "refunded"
+    payment.refunded_at = utcnow()
+    available = ledger.balances(payment.user_id).available
+    if available >= payment.amount:
+        new_available = ledger.reverse_purchase(payment.id)
+        _tell(payment.user_id, "payment_refunded", payment_id=payment.id, amount=payment.amount, available=new_available)
+        return "reversed"
+    _open_ticket(
+        payment.user_id,
+        payment.id,
+        f"Telegram refunded payment {charge_id} ({payment.amount} XTR), but the user has only {available} Stars "
+        "available; the credit was not reversed. Review the account.",
+    )
+    return "flagged"
+
+
+# --- support --------------------------------------------------------------------------
+
+
+def recent_payments(user_id: int, limit: int = 5) -> list[PaymentSummary]:
+    rows = db.session.scalars(
+        select(Payment).where(Payment.user_id == user_id).order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit)
+    )
+    return [PaymentSummary(p.id, p.amount, p.status, p.created_at, p.telegram_payment_charge_id) for p in rows]
+
+
+def _open_ticket(user_id: int, payment_id: int | None, body: str, from_staff: bool = True) -> int:
+    ticket = SupportTicket(
+        user_id=user_id,
+        kind="payment",
+        subject=f"Payment #{payment_id}" if payment_id else "Payment support request",
+        payment_id=payment_id,
+    )
+    ticket.messages.append(SupportMessage(author_id=None if from_staff else user_id, from_staff=from_staff, body=body))
+    db.session.add(ticket)
+    db.session.flush()
+    return ticket.id
+
+
+@atomic
+def open_payment_request(user_id: int, body: str, payment_id: int | None = None) -> int:
+    """The user asks for help with a payment (/paysupport); returns the ticket id."""
+    if payment_id is not None:
+        payment = db.session.get(Payment, payment_id)
+        if payment is None or payment.user_id != user_id:
+            raise NotFound()
+    body = (body or "").strip()
+    if not body:
+        raise ServiceError(_l("Describe the problem with your payment in a few words."))
+    return _open_ticket(user_id, payment_id, body[:4000], from_staff=False)
