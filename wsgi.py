@@ -1,13 +1,29 @@
-"""The entry point: `flask --app wsgi ...` for commands; `python wsgi.py` serves."""
+"""The entry point: `flask --app wsgi ...` for commands; `python wsgi.py` serves everything."""
 
 from auction import create_app
 
 app = create_app()
 
-if __name__ == "__main__":
+
+def main() -> None:
+    """Serve pages, the live stream, the bot and the scheduler from one uvicorn process."""
+    import contextlib
     import logging
+    import signal
+    import sys
+
+    from auction.runtime import build_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run drowns the rest
     port = app.config["PORT"]
+    server = build_server(app, host="127.0.0.1", port=port)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught: make that a clean exit.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     print(f"Bot-Auction is running at http://127.0.0.1:{port}", flush=True)
-    app.run(host="127.0.0.1", port=port, threaded=True)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C twice: uvicorn's forced exit
+        server.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,8 +1,14 @@
-"""The process: one ASGI app under uvicorn serving pages, the live stream, the bot and the scheduler."""
+"""The process: one ASGI app under uvicorn serving pages, the live stream, the bot and the scheduler.
+
+uvicorn runs `Runtime`: GET /events goes to the native asyncio SSE handler, everything else
+to Flask through a2wsgi's bounded thread pool. The lifespan starts the broker, the bot and
+the scheduler on uvicorn's event loop and stops them in reverse order. A live stream never
+ends by itself, so `Server` closes the streams before uvicorn waits for open requests;
+otherwise Ctrl-C or SIGTERM would hang.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 
@@ -10,24 +16,27 @@ import uvicorn
 from a2wsgi import WSGIMiddleware
 from flask import Flask
 
+from auction.live.stream import LiveStream
+
 log = logging.getLogger("auction.runtime")
 
 
 class Runtime:
-    """ASGI entry: /events goes to the native SSE handler, everything else to Flask in threads."""
+    """The ASGI application: routes /events to the live stream, the rest to Flask."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.flask = WSGIMiddleware(app, workers=app.config.get("WEB_THREADS", 16))
-        self.stream = None
+        self.flask = WSGIMiddleware(app, workers=app.config["WEB_THREADS"])
+        self.stream = LiveStream(app)
         self.bot = None
         self.scheduler = None
+        self.jobs = None
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-        elif scope["type"] == "http" and scope["path"] == "/events" and self.stream is not None:
+        if scope["type"] == "http" and scope["path"] == "/events":
             await self.stream(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
         else:
             await self.flask(scope, receive, send)
 
@@ -38,6 +47,7 @@ class Runtime:
             await self.startup()
         except Exception as exc:
             log.exception("start-up failed")
+            await self.shutdown()
             await send({"type": "lifespan.startup.failed", "message": str(exc)})
             return
         await send({"type": "lifespan.startup.complete"})
@@ -47,13 +57,64 @@ class Runtime:
         await send({"type": "lifespan.shutdown.complete"})
 
     async def startup(self) -> None:
-        log.info("web: Flask app through a2wsgi")
+        config = self.app.config
+        log.info("web: Flask through a2wsgi, %d threads", config["WEB_THREADS"])
+        broker = self.app.extensions["broker"]
+        await broker.start()
+        log.info("broker: %s, %d events kept per channel", broker.describe(), broker.replay_size)
+        log.info(
+            "live stream: GET /events, heartbeat %d s, up to %d channels per page and %s streams per client",
+            config["LIVE_HEARTBEAT_SECONDS"],
+            config["LIVE_MAX_CHANNELS"],
+            config["LIVE_MAX_CONNECTIONS_PER_CLIENT"] or "unlimited",
+        )
+        await self._start_bot()
+        if config["SCHEDULER_ENABLED"]:
+            from auction.jobs import create_scheduler
+
+            self.scheduler, self.jobs = create_scheduler(self.app)
+            self.scheduler.start()
+            names = ", ".join(job.id for job in self.scheduler.get_jobs())
+            log.info("scheduler: APScheduler on the server's event loop, jobs: %s", names)
+        else:
+            log.info("scheduler: off (SCHEDULER_ENABLED=0)")
+
+    async def _start_bot(self) -> None:
+        try:
+            from auction.bot.runtime import BotRuntime
+        except ModuleNotFoundError as exc:
+            if exc.name != "auction.bot.runtime":
+                raise
+            log.warning("bot: not part of this build yet (auction.bot.runtime is missing); the site runs without it")
+            return
+        bot = BotRuntime(self.app)
+        try:
+            await bot.start()  # logs its mode: polling, webhook or off
+        except Exception:
+            # Telegram being unreachable must not take the web site down with it.
+            log.exception("bot: failed to start; the site runs without it until the next restart")
+            return
+        self.bot = bot
 
     def begin_shutdown(self) -> None:
         """Close live streams so the server's graceful shutdown does not wait on them forever."""
+        self.stream.close_all()
 
     async def shutdown(self) -> None:
+        self.begin_shutdown()
+        if self.bot is not None:
+            try:
+                await self.bot.stop()
+            except Exception:
+                log.exception("the bot did not stop cleanly")
+            self.bot = None
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            await self.jobs.drain()
+            self.scheduler = None
+        await self.app.extensions["broker"].close()
         self.flask.executor.shutdown(wait=True)
+        log.info("stopped: streams closed, bot stopped, scheduler stopped, broker closed")
 
 
 class Server(uvicorn.Server):
@@ -68,8 +129,8 @@ class Server(uvicorn.Server):
         await super().shutdown(sockets=sockets)
 
 
-def build_server(app: Flask, sock: socket.socket | None = None, host: str = "127.0.0.1", port: int = 0) -> Server:
-    """A uvicorn server for `app`; pass `sock` to serve on an already bound socket."""
+def build_server(app: Flask, host: str = "127.0.0.1", port: int = 0, **options) -> Server:
+    """A uvicorn server running `app` as the product runs it (lifespan on, no access log)."""
     runtime = Runtime(app)
     config = uvicorn.Config(
         runtime,
@@ -79,6 +140,7 @@ def build_server(app: Flask, sock: socket.socket | None = None, host: str = "127
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        **options,
     )
     return Server(config, runtime)
 
@@ -88,9 +150,5 @@ def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
+    sock.listen(4096)
     return sock
-
-
-__all__ = ["Runtime", "Server", "asyncio", "bind", "build_server"]

@@ -1,0 +1,93 @@
+"""Scheduled work: APScheduler 3 on the server's event loop, each job a service call in a thread.
+
+Every job asks the database what is due and does it, so running it twice, late, or in two
+processes at once is harmless, and each job runs once right at start-up to catch up on
+whatever fell due while the process was down. Correctness never depends on a job being on
+time: a bid after `ends_at` is refused by the bid transaction itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from flask import Flask
+
+from auction.services import bidding
+
+log = logging.getLogger("auction.jobs")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[], object]
+    every_seconds: int
+
+
+# Other areas append their jobs here (reminders, expiries); each must be idempotent.
+JOBS: list[Job] = [
+    Job("open_scheduled_auctions", bidding.open_scheduled_auctions, every_seconds=10),
+    Job("close_due_auctions", bidding.close_due_auctions, every_seconds=5),
+]
+
+
+class JobRunner:
+    """Runs jobs in worker threads inside an app context and lets shutdown wait for them."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.running: set[asyncio.Future] = set()
+
+    async def run(self, job: Job) -> None:
+        work = asyncio.ensure_future(asyncio.to_thread(self._run, job))
+        self.running.add(work)
+        work.add_done_callback(self.running.discard)
+        # Shielded: stopping the scheduler must not abandon a transaction half-way.
+        await asyncio.shield(work)
+
+    def _run(self, job: Job) -> None:
+        with self.app.app_context():
+            try:
+                result = job.run()
+            except Exception:
+                log.exception("job %s failed; it runs again in %d s", job.name, job.every_seconds)
+                return
+            if result:
+                log.info("job %s: %s", job.name, result if not isinstance(result, list) else f"{len(result)} done")
+
+    async def drain(self, timeout: float = 30) -> None:
+        """Wait for jobs in flight to finish their transactions."""
+        if self.running:
+            await asyncio.wait(set(self.running), timeout=timeout)
+
+
+def register_jobs(scheduler: AsyncIOScheduler, app: Flask) -> JobRunner:
+    """Add every job to `scheduler`, each first due now (the catch-up run); returns the runner."""
+    runner = JobRunner(app)
+    now = datetime.now(UTC)
+    for job in JOBS:
+        scheduler.add_job(
+            runner.run,
+            "interval",
+            args=[job],
+            seconds=job.every_seconds,
+            id=job.name,
+            name=job.name,
+            next_run_time=now,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+            replace_existing=True,
+        )
+    return runner
+
+
+def create_scheduler(app: Flask) -> tuple[AsyncIOScheduler, JobRunner]:
+    """A scheduler for the running event loop with the app's jobs registered (not yet started)."""
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    return scheduler, register_jobs(scheduler, app)
