@@ -91,12 +91,16 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from auction.web.auctions import bp as auctions_bp
     from auction.web.auth import bp as auth_bp
     from auction.web.auth import dev_bp
     from auction.web.main import bp as main_bp
+    from auction.web.telegram import bp as telegram_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(telegram_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(auctions_bp)
     if app.config["DEV_LOGIN"]:
         app.register_blueprint(dev_bp)
 

@@ -532,7 +532,7 @@ def _announce_close(auction: Auction) -> None:
         "ends_at": auction.ends_at.isoformat(),
     }
     emit(f"auction:{auction.id}", "auction_closed", data)
-    emit("listings", "auction_closed", data)
+    emit("listings", "price_changed", data)
 
 
 @atomic

@@ -1,0 +1,230 @@
+"""Read models for the auction page: what a viewer may see of an auction, computed once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from auction.extensions import db
+from auction.models import Auction, Bid, Rating, User, WatchlistEntry, utcnow
+from auction.services import bidding
+
+HISTORY_LIMIT = 30
+CHART_WIDTH, CHART_HEIGHT = 320, 96
+
+
+@dataclass(frozen=True)
+class BidRow:
+    name: str  # masked, e.g. A***e
+    amount: int | None  # None while a sealed auction hides amounts
+    at: datetime
+    automatic: bool
+    tag: str  # an opaque per-auction bidder tag, so a page can mark its viewer's rows
+    mine: bool = False
+
+    def as_event(self) -> dict:
+        return {"name": self.name, "amount": self.amount, "at": self.at.isoformat(), "automatic": self.automatic, "tag": self.tag}
+
+
+@dataclass(frozen=True)
+class PriceBox:
+    """Everything the price panel shows; also the payload of live price events."""
+
+    auction_id: int
+    kind: str
+    status: str
+    price: int
+    min_next: int
+    bid_count: int
+    ends_at: datetime
+    reserve_status: str | None  # None (no reserve), "met", "not_met"
+    buy_now_price: int | None
+    final_price: int | None = None
+    winner_name: str | None = None
+    next_step_at: datetime | None = None
+
+
+@dataclass
+class AuctionPage:
+    auction: Auction
+    seller: User
+    seller_rating: float | None
+    seller_ratings: int
+    box: PriceBox
+    is_open: bool
+    history: list[BidRow]
+    watchers: int
+    chart_points: str
+    viewer_tag: str | None
+    viewer_is_seller: bool = False
+    viewer_leading: bool = False
+    viewer_max: int | None = None
+    viewer_sealed: int | None = None
+    revealed: bool = True
+    images: list = field(default_factory=list)
+
+
+def bidder_tag(auction_id: int, user_id: int) -> str:
+    """Stable within one auction, unlinkable across auctions."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"bidder:{auction_id}:{user_id}".encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def _reserve_status(auction: Auction, leader_max: int | None) -> str | None:
+    if auction.reserve_price is None:
+        return None
+    return "met" if bidding.reserve_met(auction.reserve_price, leader_max) else "not_met"
+
+
+def price_box(auction: Auction, now: datetime | None = None) -> PriceBox:
+    """The public state of an auction's price (nothing hidden leaks: no maximums, no sealed amounts)."""
+    now = now or utcnow()
+    top = bidding.leader_max(auction) if auction.kind == "english" else None
+    price = auction.current_price
+    next_step = None
+    if auction.kind == "dutch" and auction.status in ("live", "scheduled"):
+        price = bidding.current_dutch_price(auction, now)
+        next_step = bidding.next_dutch_step_at(
+            auction.start_price, auction.dutch_floor, auction.dutch_step, auction.dutch_interval_seconds, auction.starts_at, now
+        )
+    if auction.kind == "english":
+        min_next = bidding.min_next_bid(auction.start_price, auction.current_price, auction.leading_bidder_id is not None, auction.increment)
+        buy_now = auction.buy_now_price if bidding.buy_now_available(auction.buy_now_price, auction.bid_count > 0, auction.reserve_price, top) else None
+        reserve = _reserve_status(auction, top)
+    elif auction.kind == "dutch":
+        min_next, buy_now, reserve = price, None, None
+    else:
+        min_next = auction.start_price
+        buy_now = auction.buy_now_price if auction.bid_count == 0 else None
+        reserve = "not_met" if auction.reserve_price is not None and auction.status != "ended" else None
+    winner = db.session.get(User, auction.winner_id) if auction.winner_id else None
+    return PriceBox(
+        auction_id=auction.id,
+        kind=auction.kind,
+        status=auction.status,
+        price=auction.final_price or price,
+        min_next=min_next,
+        bid_count=auction.bid_count,
+        ends_at=auction.ends_at,
+        reserve_status=reserve,
+        buy_now_price=buy_now,
+        final_price=auction.final_price,
+        winner_name=bidding.mask_name(winner.display_name) if winner else None,
+        next_step_at=next_step,
+    )
+
+
+def _history(auction: Auction, viewer_id: int | None, revealed: bool) -> list[BidRow]:
+    bids = list(
+        db.session.scalars(
+            select(Bid).where(Bid.auction_id == auction.id).options(selectinload(Bid.bidder)).order_by(Bid.id.desc()).limit(HISTORY_LIMIT * 2)
+        )
+    )
+    bids.reverse()
+    rows: list[BidRow] = []
+    previous: Bid | None = None
+    for bid in bids:
+        # A leader raising their own maximum changes nothing anyone else can see.
+        raise_only = previous is not None and previous.bidder_id == bid.bidder_id and previous.amount == bid.amount and not bid.is_automatic
+        previous = bid
+        if raise_only and bid.bidder_id != viewer_id:
+            continue
+        rows.append(
+            BidRow(
+                name=bidding.mask_name(bid.bidder.display_name),
+                amount=bid.amount if revealed or bid.bidder_id == viewer_id else None,
+                at=bid.created_at,
+                automatic=bid.is_automatic,
+                tag=bidder_tag(auction.id, bid.bidder_id),
+                mine=bid.bidder_id == viewer_id,
+            )
+        )
+    rows.reverse()
+    return rows[:HISTORY_LIMIT]
+
+
+def chart_points(start: datetime, start_price: int, steps: list[tuple[datetime, int]], until: datetime) -> str:
+    """An SVG polyline of the price over time (a step line), scaled into the chart box."""
+    series = [(start, start_price)]
+    for at, price in steps:
+        if series and series[-1][0] == at:
+            series[-1] = (at, price)
+        else:
+            series.append((at, price))
+    series.append((max(until, series[-1][0]), series[-1][1]))
+    t0, t1 = series[0][0].timestamp(), series[-1][0].timestamp()
+    low, high = min(p for _, p in series), max(p for _, p in series)
+    span_t, span_p = max(t1 - t0, 1.0), max(high - low, 1)
+    pad = 4
+
+    def xy(at: datetime, price: int) -> tuple[float, float]:
+        x = pad + (at.timestamp() - t0) / span_t * (CHART_WIDTH - 2 * pad)
+        y = CHART_HEIGHT - pad - (price - low) / span_p * (CHART_HEIGHT - 2 * pad)
+        return round(x, 1), round(y, 1)
+
+    points: list[tuple[float, float]] = []
+    for i, (at, price) in enumerate(series):
+        x, y = xy(at, price)
+        if i:
+            points.append((x, points[-1][1]))  # hold the previous price until this moment
+        points.append((x, y))
+    return " ".join(f"{x},{y}" for x, y in points)
+
+
+def auction_page(auction_id: int, viewer_id: int | None) -> AuctionPage | None:
+    """Everything the auction page shows to `viewer_id` (None: a visitor)."""
+    auction = db.session.scalars(
+        select(Auction).where(Auction.id == auction_id).options(selectinload(Auction.images), selectinload(Auction.seller))
+    ).first()
+    if auction is None:
+        return None
+    now = utcnow()
+    box = price_box(auction, now)
+    sealed = auction.kind in ("sealed_first", "sealed_second")
+    revealed = not sealed or auction.status == "ended"
+    history = _history(auction, viewer_id, revealed)
+    rating_avg, rating_count = db.session.execute(
+        select(func.avg(Rating.score), func.count(Rating.id)).where(
+            Rating.ratee_id == auction.seller_id, Rating.direction == "buyer_to_seller"
+        )
+    ).one()
+    watchers = db.session.scalar(select(func.count(WatchlistEntry.id)).where(WatchlistEntry.auction_id == auction.id))
+    steps = _price_steps(auction) if auction.kind == "english" else []
+    page = AuctionPage(
+        auction=auction,
+        seller=auction.seller,
+        seller_rating=round(float(rating_avg), 1) if rating_avg is not None else None,
+        seller_ratings=rating_count,
+        box=box,
+        is_open=auction.status == "live" and now < auction.ends_at and auction.starts_at <= now,
+        history=history,
+        watchers=watchers or 0,
+        chart_points=chart_points(auction.starts_at, auction.start_price, steps, min(now, auction.ends_at)) if auction.kind == "english" else "",
+        viewer_tag=bidder_tag(auction.id, viewer_id) if viewer_id else None,
+        viewer_is_seller=viewer_id == auction.seller_id,
+        revealed=revealed,
+        images=list(auction.images),
+    )
+    if viewer_id is not None:
+        page.viewer_leading = auction.kind == "english" and auction.leading_bidder_id == viewer_id
+        if page.viewer_leading:
+            page.viewer_max = bidding.leader_max(auction)
+        if sealed:
+            page.viewer_sealed = db.session.scalar(
+                select(Bid.amount).where(Bid.auction_id == auction.id, Bid.bidder_id == viewer_id, Bid.kind == "sealed")
+            )
+    return page
+
+
+def _price_steps(auction: Auction) -> list[tuple[datetime, int]]:
+    """The English price after each bid: the last row written at a moment sets the price."""
+    rows = db.session.execute(
+        select(Bid.created_at, Bid.amount).where(Bid.auction_id == auction.id).order_by(Bid.id)
+    ).all()
+    return [(at, amount) for at, amount in rows]
