@@ -1,0 +1,49 @@
+"""The bot's handlers. Adding a feature: write a module with `register(application)` and list it here.
+
+MENU_COMMANDS is the command list Telegram shows in the menu (setMyCommands), in every
+supported language; a command appears there by adding one line.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from flask import Flask
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from telegram import BotCommand
+from telegram.ext import Application
+
+from auction.services.outbox import SUPPORTED_LOCALES
+
+log = logging.getLogger("auction.bot")
+
+HANDLER_MODULES = (
+    "auction.bot.handlers.start",
+)
+
+MENU_COMMANDS = (
+    ("start", _l("Open the auction house")),
+)
+
+
+def register_handlers(application: Application) -> None:
+    for name in HANDLER_MODULES:
+        importlib.import_module(name).register(application)
+    from auction.bot.handlers.errors import report_error
+
+    application.add_error_handler(report_error)
+
+
+def menu_commands(app: Flask, locale: str) -> list[BotCommand]:
+    with app.app_context(), force_locale(locale):
+        return [BotCommand(command, str(description)) for command, description in MENU_COMMANDS]
+
+
+async def publish_commands(application: Application, app: Flask) -> None:
+    """Tell Telegram the command menu: English by default, and each language's own."""
+    bot = application.bot
+    await bot.set_my_commands(menu_commands(app, "en"))
+    for locale in SUPPORTED_LOCALES:
+        await bot.set_my_commands(menu_commands(app, locale), language_code=locale)

@@ -1,0 +1,30 @@
+"""What the person sees when a handler fails: the rule they broke, or a plain apology."""
+
+from __future__ import annotations
+
+import logging
+
+from flask_babel import gettext as _
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from auction.bot.bridge import flask_app, speaking_to
+from auction.services.errors import ServiceError
+
+log = logging.getLogger("auction.bot")
+
+
+async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    error = context.error
+    if not isinstance(error, ServiceError):
+        log.error("bot: handling update %s failed", getattr(update, "update_id", "?"), exc_info=error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    user = update.effective_user
+    with flask_app(context).app_context(), speaking_to(language_code=user.language_code if user else None):
+        text = str(error) if isinstance(error, ServiceError) else _("Something went wrong. Please try again.")
+    try:
+        await context.bot.send_message(update.effective_chat.id, text)
+    except TelegramError:
+        log.warning("bot: could not tell chat %s about the failure", update.effective_chat.id)
