@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from auction import create_app
 from auction.extensions import db
 from auction.services.users import TelegramProfile, upsert_telegram_user
+from tests.fake_telegram import fake_telegram  # noqa: F401  (the fake Bot API, as a fixture)
 from tests.servers import live_server, run_server  # noqa: F401  (the real server, as a fixture and a helper)
 
 TEST_BOT_TOKEN = "123456:TEST-token-for-the-fake-bot-api"
