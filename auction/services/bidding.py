@@ -263,6 +263,11 @@ class NotAvailable(ServiceError):
     status = 409
 
 
+class CannotEdit(ServiceError):
+    message = _l("The listing can only be changed before the first bid.")
+    status = 409
+
+
 class CannotCancel(ServiceError):
     message = _l("The listing can only be cancelled before the first bid.")
     status = 409
@@ -293,7 +298,7 @@ def _fee_percent() -> int:
     return int(current_app.config.get("PLATFORM_FEE_PERCENT", 5))
 
 
-def _lock_auction(auction_id: int) -> Auction:
+def lock_auction(auction_id: int) -> Auction:
     # FOR UPDATE serialises bidders on PostgreSQL; SQLite omits it (BEGIN IMMEDIATE already
     # serialises writers). populate_existing refreshes a row an earlier read left in the session.
     auction = db.session.scalars(
@@ -402,7 +407,7 @@ def _record(auction: Auction, bidder_id: int, amount: int, max_amount: int | Non
 def place_bid(auction_id: int, bidder_id: int, max_amount: int, source: str = "web") -> BidResult:
     """Offer `max_amount` (a proxy maximum for English, the amount for sealed bids)."""
     now = utcnow()
-    auction = _lock_auction(auction_id)
+    auction = lock_auction(auction_id)
     _check_open(auction, now)
     _check_bidder(auction, bidder_id)
     if auction.kind == "dutch":
@@ -539,7 +544,7 @@ def _announce_close(auction: Auction) -> None:
 def buy_now(auction_id: int, buyer_id: int, source: str = "web") -> CloseResult:
     """Buy at the buy-it-now price; pays at once and ends the auction."""
     now = utcnow()
-    auction = _lock_auction(auction_id)
+    auction = lock_auction(auction_id)
     _check_open(auction, now)
     _check_bidder(auction, buyer_id)
     if auction.kind == "dutch" or not buy_now_available(
@@ -563,7 +568,7 @@ def buy_now(auction_id: int, buyer_id: int, source: str = "web") -> CloseResult:
 def accept_dutch(auction_id: int, buyer_id: int, source: str = "web") -> CloseResult:
     """Take a Dutch auction at the price the server clock gives right now."""
     now = utcnow()
-    auction = _lock_auction(auction_id)
+    auction = lock_auction(auction_id)
     _check_open(auction, now)
     _check_bidder(auction, buyer_id)
     if auction.kind != "dutch":
@@ -601,7 +606,7 @@ def _settlement(auction: Auction) -> Settlement | None:
 def close_auction(auction_id: int) -> CloseResult | None:
     """Settle an auction whose end has passed; a second call (or an early one) changes nothing."""
     now = utcnow()
-    auction = _lock_auction(auction_id)
+    auction = lock_auction(auction_id)
     if auction.status in ("ended", "canceled") or now < auction.ends_at:
         return None
     settlement = _settlement(auction)
@@ -619,7 +624,7 @@ def close_auction(auction_id: int) -> CloseResult | None:
 @atomic
 def cancel_auction(auction_id: int, actor_id: int) -> CloseResult:
     """The seller may cancel before the first bid; an admin at any time (every hold released)."""
-    auction = _lock_auction(auction_id)
+    auction = lock_auction(auction_id)
     actor = db.session.get(User, actor_id)
     if actor is None:
         raise Forbidden()

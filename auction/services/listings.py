@@ -11,7 +11,7 @@ from auction.extensions import db
 from auction.models import Auction, AuctionImage, Category, User, utcnow
 from auction.models.auctions import AUCTION_KINDS
 from auction.services.errors import Forbidden, ServiceError
-from auction.services.photos import store_photo
+from auction.services.photos import PhotoRejected, store_photo
 from auction.services.transaction import atomic, emit
 
 MIN_DURATION = timedelta(minutes=1)
@@ -20,7 +20,13 @@ MAX_PHOTOS = 10
 
 
 class InvalidListing(ServiceError):
+    """A listing that cannot be stored; `errors` maps each form field to what is wrong with it."""
+
     message = _l("The listing is not valid.")
+
+    def __init__(self, message=None, errors: dict | None = None, **params):
+        super().__init__(message, **params)
+        self.errors = errors or {}
 
 
 @dataclass
@@ -43,23 +49,43 @@ class ListingDraft:
     photos: list[bytes] = field(default_factory=list)
 
 
-def _validate(draft: ListingDraft) -> None:
+def listing_errors(draft: ListingDraft, photos_required: bool = True) -> dict[str, object]:
+    """Every broken rule of a draft, keyed by the form field it belongs to (empty: valid)."""
+    errors: dict[str, object] = {}
     if not draft.title.strip():
-        raise InvalidListing(_l("Give the item a title."))
+        errors["title"] = _l("Give the item a title.")
+    elif len(draft.title.strip()) > 120:
+        errors["title"] = _l("Keep the title under 120 characters.")
     if draft.kind not in AUCTION_KINDS:
-        raise InvalidListing(_l("Choose an auction type."))
+        errors["kind"] = _l("Choose an auction type.")
     if draft.start_price < 1:
-        raise InvalidListing(_l("The start price must be at least 1 Star."))
+        errors["start_price"] = _l("The start price must be at least 1 Star.")
     if not MIN_DURATION <= draft.duration <= MAX_DURATION:
-        raise InvalidListing(_l("The duration must be between 1 minute and 30 days."))
+        errors["duration"] = _l("The duration must be between 1 minute and 30 days.")
     if draft.reserve_price is not None and draft.reserve_price < draft.start_price:
-        raise InvalidListing(_l("The reserve price cannot be below the start price."))
+        errors["reserve_price"] = _l("The reserve price cannot be below the start price.")
     if draft.buy_now_price is not None and draft.buy_now_price <= draft.start_price:
-        raise InvalidListing(_l("The buy-it-now price must be above the start price."))
-    if not 1 <= len(draft.photos) <= MAX_PHOTOS:
-        raise InvalidListing(_l("Add between 1 and 10 photos."))
-    if draft.kind == "dutch" and not (draft.dutch_floor and draft.dutch_step and draft.dutch_interval_seconds):
-        raise InvalidListing(_l("A Dutch auction needs a floor price, a step and an interval."))
+        errors["buy_now_price"] = _l("The buy-it-now price must be above the start price.")
+    if draft.increment is not None and draft.increment < 1:
+        errors["increment"] = _l("The increment must be at least 1 Star.")
+    if draft.snipe_window_seconds < 0 or draft.snipe_extension_seconds < 0:
+        errors["snipe"] = _l("The anti-sniping window and extension cannot be negative.")
+    if photos_required and not 1 <= len(draft.photos) <= MAX_PHOTOS:
+        errors["photos"] = _l("Add between 1 and 10 photos.")
+    if draft.kind == "dutch":
+        if not (draft.dutch_floor and draft.dutch_step and draft.dutch_interval_seconds):
+            errors["dutch"] = _l("A Dutch auction needs a floor price, a step and an interval.")
+        elif draft.dutch_floor >= draft.start_price:
+            errors["dutch"] = _l("The floor price must be below the start price.")
+        elif min(draft.dutch_floor, draft.dutch_step, draft.dutch_interval_seconds) < 1:
+            errors["dutch"] = _l("The floor, the step and the interval must be positive.")
+    return errors
+
+
+def _validate(draft: ListingDraft, photos_required: bool = True) -> None:
+    errors = listing_errors(draft, photos_required)
+    if errors:
+        raise InvalidListing(next(iter(errors.values())), errors=errors)
 
 
 @atomic
@@ -70,8 +96,14 @@ def create_listing(seller_id: int, draft: ListingDraft) -> int:
         raise Forbidden()
     _validate(draft)
     if draft.category_id is not None and db.session.get(Category, draft.category_id) is None:
-        raise InvalidListing(_l("Choose a category from the list."))
-    stored = [store_photo(data) for data in draft.photos]
+        raise InvalidListing(_l("Choose a category from the list."), errors={"category_id": _l("Choose a category from the list.")})
+    stored = []
+    for number, data in enumerate(draft.photos, start=1):
+        try:
+            stored.append(store_photo(data))
+        except PhotoRejected as exc:
+            text = _l("Photo %(num)d: %(problem)s", num=number, problem=str(exc))
+            raise InvalidListing(text, errors={"photos": text}) from None
     now = utcnow()
     starts_at = max(draft.starts_at or now, now)
     auction = Auction(
@@ -102,3 +134,48 @@ def create_listing(seller_id: int, draft: ListingDraft) -> int:
     db.session.flush()
     emit("listings", "auction_created", {"auction_id": auction.id})
     return auction.id
+
+
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "category_id",
+    "start_price",
+    "reserve_price",
+    "buy_now_price",
+    "increment",
+    "snipe_window_seconds",
+    "snipe_extension_seconds",
+    "dutch_floor",
+    "dutch_step",
+    "dutch_interval_seconds",
+)
+
+
+@atomic
+def update_listing(auction_id: int, seller_id: int, draft: ListingDraft) -> None:
+    """Change a listing's terms; only its seller, and only before the first bid.
+
+    The type, start time and photos stay as listed; the end moves with the new duration.
+    """
+    from auction.services.bidding import CannotEdit, lock_auction
+
+    auction = lock_auction(auction_id)
+    if auction.seller_id != seller_id:
+        raise Forbidden()
+    if auction.bid_count > 0 or auction.status not in ("scheduled", "live"):
+        raise CannotEdit()
+    draft.kind = auction.kind
+    _validate(draft, photos_required=False)
+    if draft.category_id is not None and db.session.get(Category, draft.category_id) is None:
+        raise InvalidListing(_l("Choose a category from the list."), errors={"category_id": _l("Choose a category from the list.")})
+    draft.title = draft.title.strip()
+    draft.description = draft.description.strip()
+    for name in EDITABLE_FIELDS:
+        setattr(auction, name, getattr(draft, name))
+    auction.current_price = draft.start_price
+    auction.ends_at = auction.starts_at + draft.duration
+    if auction.ends_at <= utcnow():
+        raise InvalidListing(_l("With that duration the auction would already be over."), errors={"duration": _l("With that duration the auction would already be over.")})
+    emit(f"auction:{auction.id}", "auction_opened", {"auction_id": auction.id})
+    emit("listings", "price_changed", {"auction_id": auction.id, "price": auction.current_price})

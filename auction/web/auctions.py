@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from auction.live import renders
-from auction.services import auctions_read, bidding, catalog
+from auction.models import utcnow
+from auction.services import auctions_read, bidding, catalog, listings
 from auction.services.errors import ServiceError
 from auction.services.ledger import InsufficientFunds
+from auction.services.listings import MAX_PHOTOS, ListingDraft
 from auction.web.formatting import is_htmx
 
 bp = Blueprint("auctions", __name__, url_prefix="/auctions")
@@ -165,3 +170,175 @@ def live_fragments(auction_id: int) -> list[tuple[str, str]]:
 def render_auction_event(app, data: dict, locale: str) -> list[tuple[str, str]]:
     return live_fragments(int(data["auction_id"]))
 
+
+
+# --- the listing form -------------------------------------------------------------------
+
+DURATION_UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
+
+
+class FormErrors(dict):
+    """Field name -> message, filled while reading the form."""
+
+
+def _int_field(form, name: str, errors: FormErrors, required: bool = False, default: int | None = None) -> int | None:
+    try:
+        value = _parse_stars(form.get(name))
+    except ValueError:
+        errors[name] = _("Enter a whole number.")
+        return None
+    if value is None:
+        if required:
+            errors[name] = _("This field is required.")
+        return default
+    return value
+
+
+def _read_listing_form(form, files, editing: bool) -> tuple[ListingDraft | None, FormErrors]:
+    """The draft the form describes, and what could not even be read."""
+    errors = FormErrors()
+    start_price = _int_field(form, "start_price", errors, required=True)
+    duration_value = _int_field(form, "duration_value", errors, required=True)
+    unit = DURATION_UNITS.get(form.get("duration_unit", "days"), 86400)
+    window = _int_field(form, "snipe_window_minutes", errors, default=2)
+    extension = _int_field(form, "snipe_extension_minutes", errors, default=2)
+    dutch_interval = _int_field(form, "dutch_interval_minutes", errors)
+    category = form.get("category_id") or None
+    if category is not None and not category.isdigit():
+        errors["category_id"] = _("Choose a category from the list.")
+        category = None
+    starts_at = None
+    if not editing and form.get("start_mode") == "later":
+        starts_at = _parse_local_time(form.get("starts_at", ""))
+        if starts_at is None:
+            errors["starts_at"] = _("Pick the date and time the auction opens.")
+    photos = []
+    if not editing:
+        photos = [f.read() for f in files.getlist("photos") if f and f.filename]
+    draft = ListingDraft(
+        title=form.get("title", ""),
+        description=form.get("description", ""),
+        start_price=start_price or 0,
+        duration=timedelta(seconds=(duration_value or 0) * unit),
+        kind=form.get("kind", "english"),
+        category_id=int(category) if category else None,
+        reserve_price=_int_field(form, "reserve_price", errors),
+        buy_now_price=_int_field(form, "buy_now_price", errors),
+        increment=_int_field(form, "increment", errors),
+        starts_at=starts_at,
+        snipe_window_seconds=(window or 0) * 60,
+        snipe_extension_seconds=(extension or 0) * 60,
+        dutch_floor=_int_field(form, "dutch_floor", errors),
+        dutch_step=_int_field(form, "dutch_step", errors),
+        dutch_interval_seconds=dutch_interval * 60 if dutch_interval else None,
+        photos=photos,
+    )
+    if starts_at is not None and starts_at > utcnow() + timedelta(days=90):
+        errors["starts_at"] = _("The auction must open within 90 days.")
+    return draft, errors
+
+
+def _parse_local_time(value: str) -> datetime | None:
+    try:
+        naive = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    zone = current_user.timezone if current_user.is_authenticated and current_user.timezone else "UTC"
+    try:
+        local = naive.replace(tzinfo=ZoneInfo(zone)) if naive.tzinfo is None else naive
+    except (KeyError, ValueError):
+        local = naive.replace(tzinfo=UTC)
+    return local.astimezone(UTC)
+
+
+def _form_page(form: dict, errors: dict, auction_id: int | None = None):
+    context = {
+        "form": form,
+        "errors": {k: str(v) for k, v in errors.items()},
+        "categories": catalog.categories(),
+        "auction_id": auction_id,
+        "max_photos": MAX_PHOTOS,
+    }
+    if is_htmx():
+        return render_template("auctions/_listing_form.html", **context)
+    return render_template("auctions/new.html", **context), 422 if errors else 200
+
+
+LISTING_DEFAULTS = {"kind": "english", "duration_value": "7", "duration_unit": "days", "start_mode": "now",
+                    "snipe_window_minutes": "2", "snipe_extension_minutes": "2"}
+
+
+@bp.get("/new")
+@login_required
+def new():
+    """The listing form."""
+    return _form_page(dict(LISTING_DEFAULTS), {})
+
+
+@bp.post("/new")
+@login_required
+def create():
+    """Store a new listing; errors come back next to their fields."""
+    form = request.form.to_dict()
+    draft, errors = _read_listing_form(request.form, request.files, editing=False)
+    errors.update({k: v for k, v in listings.listing_errors(draft).items() if k not in errors})
+    if errors:
+        return _form_page(form, errors)
+    try:
+        auction_id = listings.create_listing(current_user.id, draft)
+    except listings.InvalidListing as exc:
+        return _form_page(form, exc.errors or {"form": exc})
+    flash(_("Your auction is listed."), "success")
+    return _go(url_for("auctions.show", auction_id=auction_id))
+
+
+def _go(target: str):
+    if is_htmx():
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, 303)
+
+
+def _edit_values(auction) -> dict:
+    seconds = int((auction.ends_at - auction.starts_at).total_seconds())
+    unit = next(u for u in ("days", "hours", "minutes") if seconds % DURATION_UNITS[u] == 0)
+    values = {name: "" if getattr(auction, name) is None else str(getattr(auction, name)) for name in listings.EDITABLE_FIELDS}
+    values.update(
+        kind=auction.kind,
+        duration_value=str(seconds // DURATION_UNITS[unit]),
+        duration_unit=unit,
+        snipe_window_minutes=str(auction.snipe_window_seconds // 60),
+        snipe_extension_minutes=str(auction.snipe_extension_seconds // 60),
+        dutch_interval_minutes=str(auction.dutch_interval_seconds // 60) if auction.dutch_interval_seconds else "",
+    )
+    return values
+
+
+@bp.route("/<int:auction_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(auction_id: int):
+    """Change a listing before its first bid (seller only)."""
+    auction = catalog.get_auction(auction_id)
+    if auction is None:
+        abort(404)
+    if auction.seller_id != current_user.id:
+        abort(403)
+    if auction.bid_count > 0 or auction.status not in ("scheduled", "live"):
+        flash(str(bidding.CannotEdit()), "error")
+        return redirect(url_for("auctions.show", auction_id=auction_id))
+    if request.method == "GET":
+        return _form_page(_edit_values(auction), {}, auction_id)
+    form = {**request.form.to_dict(), "kind": auction.kind}
+    draft, errors = _read_listing_form(request.form, request.files, editing=True)
+    draft.kind = auction.kind
+    errors.update({k: v for k, v in listings.listing_errors(draft, photos_required=False).items() if k not in errors})
+    if errors:
+        return _form_page(form, errors, auction_id)
+    try:
+        listings.update_listing(auction_id, current_user.id, draft)
+    except listings.InvalidListing as exc:
+        return _form_page(form, exc.errors or {"form": exc}, auction_id)
+    except ServiceError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("Your changes are saved."), "success")
+    return _go(url_for("auctions.show", auction_id=auction_id))

@@ -19,3 +19,14 @@
   document.addEventListener("htmx:afterSettle", markMine);
   document.addEventListener("htmx:sseMessage", markMine);
 })();
+// Upload progress for the listing form's photos (htmx reports XHR upload progress).
+(function () {
+  "use strict";
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var form = event.target.closest ? event.target.closest("#listing-form") : null;
+    var bar = form && form.querySelector(".upload-progress");
+    if (!bar || !event.detail.lengthComputable) return;
+    bar.hidden = false;
+    bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
+  });
+})();
