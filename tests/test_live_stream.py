@@ -1,0 +1,247 @@
+"""GET /events over real HTTP against the real server: delivery, resume, privacy, limits, rendering."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import secrets
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+import redis
+
+from auction.live import live_url, renderers
+from auction.services.ledger import credit_sandbox
+from auction.services.users import end_all_sessions
+from tests.conftest import sign_in
+from tests.servers import run_server
+from tests.wallet_helpers import make_auction
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+class SSEClient:
+    """A browser's EventSource, reduced: reads one stream in a thread and parses its messages."""
+
+    def __init__(self, url: str, headers: dict | None = None) -> None:
+        self.messages: queue.Queue = queue.Queue()
+        self.comments: list[str] = []
+        self.retry: int | None = None
+        self.last_id = ""
+        self._client = httpx.Client(timeout=httpx.Timeout(10, read=30))
+        self._stream = self._client.stream("GET", url, headers=headers or {})
+        self.response = self._stream.__enter__()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        if self.response.status_code == 200:
+            self._thread.start()
+
+    def _read(self) -> None:
+        fields: dict[str, list[str]] = {}
+        try:
+            for line in self.response.iter_lines():
+                if line == "":
+                    if "id" in fields:
+                        self.last_id = fields["id"][-1]
+                    if "data" in fields:
+                        self.messages.put(
+                            {"event": fields.get("event", ["message"])[-1], "data": "\n".join(fields["data"]), "id": self.last_id}
+                        )
+                    fields = {}
+                elif line.startswith(":"):
+                    self.comments.append(line[1:].strip())
+                else:
+                    name, _, value = line.partition(":")
+                    value = value[1:] if value.startswith(" ") else value
+                    if name == "retry":
+                        self.retry = int(value)
+                    else:
+                        fields.setdefault(name, []).append(value)
+        except (httpx.HTTPError, RuntimeError, ValueError):
+            pass
+        self.messages.put(None)  # the stream ended
+
+    def next(self, timeout: float = 5) -> dict | None:
+        return self.messages.get(timeout=timeout)
+
+    def close(self) -> None:
+        """Hang up like a closed tab: shut the socket down so the reading thread wakes too."""
+        stream = self.response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self._client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def wait_for(condition, timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def session_cookie(app, user_id: int) -> str:
+    """The signed session cookie Flask gives this user after signing in."""
+    client = app.test_client()
+    sign_in(client, user_id)
+    return client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+
+
+@pytest.fixture
+def redis_namespace():
+    namespace = f"test-live-{secrets.token_hex(6)}"
+    yield namespace
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"{namespace}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def test_a_committed_listing_reaches_an_open_stream(app, make_user, live_server):
+    seller = make_user("Sam")
+    with SSEClient(f"{live_server}/events?channels=listings") as stream:
+        assert stream.response.status_code == 200
+        assert stream.response.headers["content-type"].startswith("text/event-stream")
+        assert stream.response.headers["cache-control"] == "no-cache"
+        assert stream.response.headers["x-accel-buffering"] == "no"
+        assert "content-encoding" not in stream.response.headers
+        wait_for(lambda: "connected" in stream.comments)
+        assert stream.retry == 3000
+
+        auction_id = make_auction(app, seller)
+
+        message = stream.next()
+        assert message["event"] == "auction_created"
+        assert message["data"] == f'{{"auction_id":{auction_id}}}'
+        assert message["id"].endswith("~listings=1")
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_last_event_id_replays_what_the_page_missed(make_app, make_user, backend, redis_namespace):
+    config = {"BROKER_URL": REDIS_URL, "BROKER_NAMESPACE": redis_namespace} if backend == "redis" else {}
+    app = make_app(**config)
+    seller = make_user("Sam")
+    with run_server(app) as base_url:
+        url = f"{base_url}/events?channels=listings,auction:999"
+        with SSEClient(url) as stream:
+            first = make_auction(app, seller, title="First")
+            seen = stream.next()
+            assert seen["data"] == f'{{"auction_id":{first}}}'
+        # The page is away (a train tunnel) while two more listings are published.
+        missed = [make_auction(app, seller, title="Second"), make_auction(app, seller, title="Third")]
+        with SSEClient(url, headers={"Last-Event-ID": seen["id"]}) as stream:
+            replayed = [stream.next(), stream.next()]
+            assert [m["data"] for m in replayed] == [f'{{"auction_id":{n}}}' for n in missed]
+            assert replayed[-1]["id"].endswith("listings=3,auction:999=0")
+            later = make_auction(app, seller, title="Fourth")
+            assert stream.next()["data"] == f'{{"auction_id":{later}}}'
+
+
+def test_a_page_gets_what_was_published_between_rendering_and_connecting(app, make_user, live_server):
+    seller = make_user("Sam")
+    with app.test_request_context():
+        url = live_url(["listings"])  # what base.html puts in sse-connect
+    published = make_auction(app, seller)
+    with SSEClient(live_server + url) as stream:
+        assert stream.next()["data"] == f'{{"auction_id":{published}}}'
+
+
+def test_the_signed_in_users_own_channel_comes_along_and_nobody_elses(app, make_user, live_server):
+    alice, bob = make_user("Alice"), make_user("Bob")
+    cookie = {"Cookie": f"session={session_cookie(app, alice)}"}
+
+    refused = httpx.get(f"{live_server}/events?channels=user:{bob}", headers=cookie)
+    assert refused.status_code == 403
+    assert "own channel" in refused.text
+    assert httpx.get(f"{live_server}/events?channels=user:{alice}").status_code == 403  # not signed in
+
+    with SSEClient(f"{live_server}/events?channels=listings", headers=cookie) as stream:
+        assert stream.response.status_code == 200
+        with app.app_context():
+            credit_sandbox(alice, 25)
+            credit_sandbox(bob, 40)
+        message = stream.next()  # the wallet's balance box (or the raw event before the wallet renders it)
+        assert "25" in message["data"] and "40" not in message["data"]
+        assert f"user:{alice}=1" in message["id"]
+        with pytest.raises(queue.Empty):
+            stream.next(timeout=0.5)  # Bob's balance never shows up here
+
+    with app.app_context():
+        end_all_sessions(alice)  # "log out everywhere": the old cookie stops identifying her
+    assert httpx.get(f"{live_server}/events?channels=user:{alice}", headers=cookie).status_code == 403
+
+
+def test_limits_are_answered_with_clear_errors(make_app):
+    app = make_app(LIVE_MAX_CONNECTIONS_PER_CLIENT=2, LIVE_MAX_CHANNELS=3)
+    with run_server(app) as base_url:
+        too_many = httpx.get(f"{base_url}/events?channels=auction:1,auction:2,auction:3,auction:4")
+        assert too_many.status_code == 400
+        assert "at most 3" in too_many.text
+        unknown = httpx.get(f"{base_url}/events?channels=admin")
+        assert unknown.status_code == 400 and "Unknown channel" in unknown.text
+        assert httpx.get(f"{base_url}/events").status_code == 400
+        assert httpx.post(f"{base_url}/events?channels=listings").status_code == 405
+
+        with SSEClient(f"{base_url}/events?channels=listings") as one, SSEClient(f"{base_url}/events?channels=listings") as two:
+            assert one.response.status_code == two.response.status_code == 200
+            third = httpx.get(f"{base_url}/events?channels=listings")
+            assert third.status_code == 429
+            assert "Too many live connections" in third.text
+
+        def can_connect() -> bool:
+            with SSEClient(f"{base_url}/events?channels=listings") as again:
+                return again.response.status_code == 200
+
+        wait_for(can_connect)  # closed streams free their places
+
+
+def test_a_quiet_stream_sends_heartbeats(make_app):
+    app = make_app(LIVE_HEARTBEAT_SECONDS=1)
+    with run_server(app) as base_url, SSEClient(f"{base_url}/events?channels=listings") as stream:
+        wait_for(lambda: "heartbeat" in stream.comments, timeout=3)
+
+
+def test_fragments_are_rendered_once_per_event_and_language(app, make_user, live_server, monkeypatch):
+    from flask import render_template_string
+
+    calls = []
+
+    def listing_card(app, data, locale):
+        calls.append(locale)
+        html = render_template_string('<p id="new">{{ _("Live auctions") }} #{{ n }}</p>', n=data["auction_id"])
+        return [("new-listing", html), ("listing-count", "<b>+1</b>")]
+
+    monkeypatch.setitem(renderers, "auction_created", listing_card)
+    seller = make_user("Sam")
+    url = f"{live_server}/events?channels=listings"
+    english = [SSEClient(url, headers={"Accept-Language": "en"}) for _ in range(3)]
+    russian = [SSEClient(url, headers={"Accept-Language": "ru"}) for _ in range(2)]
+    try:
+        for stream in english + russian:
+            wait_for(lambda stream=stream: "connected" in stream.comments)
+        auction_id = make_auction(app, seller)
+        for stream in english:
+            received = [stream.next(), stream.next()]
+            assert [(m["event"], m["data"]) for m in received] == [
+                ("new-listing", f'<p id="new">Live auctions #{auction_id}</p>'),
+                ("listing-count", "<b>+1</b>"),
+            ]
+            assert received[1]["id"].endswith("~listings=1")
+        for stream in russian:
+            assert stream.next()["data"] == f'<p id="new">Идущие аукционы #{auction_id}</p>'
+        assert sorted(calls) == ["en", "ru"]
+    finally:
+        for stream in english + russian:
+            stream.close()
