@@ -109,6 +109,7 @@ class FakeTelegram:
         self._last_message: dict[int, dict] = {}
         self._closed = False
         self.webhook: dict = {"url": "", "secret_token": None}
+        self._webhook_override: str | None = None
         self.commands: dict[str, list[dict]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
@@ -164,11 +165,25 @@ class FakeTelegram:
 
     def inject_message(self, user: dict | int, text: str, **fields) -> dict:
         """The user sends `text` to the bot in their private chat; commands get their entity."""
+        return self.inject_update({"message": self.text_message(user, text, **fields)})
+
+    def text_message(self, user: dict | int, text: str, **fields) -> dict:
+        """A Message object as Telegram would deliver it (not queued; see inject_message)."""
         message = self._incoming_message(user, text=text, **fields)
         command = re.match(r"/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?", text)
         if command:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": command.end()}]
-        return self.inject_update({"message": message})
+        return message
+
+    def new_update_id(self) -> int:
+        with self._cond:
+            return next(self._update_ids)
+
+    def deliver_webhook_to(self, url: str) -> None:
+        """POST webhook updates to `url` instead of the registered address (a test playing the reverse proxy)."""
+        with self._cond:
+            self._webhook_override = url
+            self._cond.notify_all()
 
     def inject_callback_query(self, user: dict | int, data: str, message: dict | int | None = None) -> dict:
         """The user presses an inline button with `data` under `message` (default: the bot's last one to them)."""
@@ -516,7 +531,7 @@ class FakeTelegram:
                     return
                 update, hook = self._updates[0], dict(self.webhook)
             request = urllib.request.Request(
-                hook["url"], data=json.dumps(update).encode(), method="POST",
+                self._webhook_override or hook["url"], data=json.dumps(update).encode(), method="POST",
                 headers={"Content-Type": "application/json"},
             )
             if hook.get("secret_token"):

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import warnings
 from datetime import timedelta
 
 import httpx
@@ -56,7 +57,9 @@ def never_reached_telegram(error: NetworkError) -> bool:
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
-    value = error.retry_after
+    with warnings.catch_warnings():  # PTB 22 warns that the int form of retry_after will become a timedelta
+        warnings.simplefilter("ignore")
+        value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 

@@ -142,6 +142,16 @@ class BotRuntime:
         await application.shutdown()
         log.info("bot: stopped")
 
+    def call(self, fn, *args, timeout: float = 10.0, **kwargs):
+        """Run `await fn(bot, *args, **kwargs)` on the bot's loop from another thread (a view); returns its result.
+
+        Raises RuntimeError when the bot is not running. Never call it from the loop itself.
+        """
+        application, loop = self.application, self._loop
+        if application is None or loop is None or loop.is_closed() or not application.running:
+            raise RuntimeError("the bot is not running")
+        return asyncio.run_coroutine_threadsafe(fn(application.bot, *args, **kwargs), loop).result(timeout)
+
     def submit_update(self, data: dict) -> bool:
         """Hand a webhook update to the bot; safe from any thread. False when the bot cannot take it now."""
         application, loop = self.application, self._loop
