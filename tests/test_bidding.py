@@ -247,3 +247,29 @@ def test_history_records_automatic_bids(app, people):
     assert bid_rows(app, auction_id) == [(alice, 10, "proxy"), (bob, 80, "bid"), (alice, 81, "proxy")]
     with app.app_context():
         assert db.session.get(Auction, auction_id).current_price == 81
+
+
+def test_outbid_winner_seller_and_losers_are_told_in_their_language(app, people, make_user):
+    seller, alice, bob = people
+    carol = make_user("Carol", language_code="ru")
+    give_stars(app, carol, 1_000)
+    auction_id = new_auction(app, seller, title="Lamp")
+    call(app, bidding.place_bid, auction_id, alice, 100)
+    call(app, bidding.place_bid, auction_id, carol, 120)  # alice is outbid
+    call(app, bidding.place_bid, auction_id, bob, 200)    # carol is outbid
+    end_now(app, auction_id)
+    call(app, bidding.close_auction, auction_id)
+    call(app, bidding.close_auction, auction_id)  # told once, however often the job runs
+
+    with app.app_context():
+        from sqlalchemy import select
+
+        from auction.models import OutboxMessage
+
+        sent = [(m.user_id, m.kind, m.payload["text"]) for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+    assert (alice, "outbid", "You have been outbid on “Lamp”: the price is now 105 ⭐.") in sent
+    assert (bob, "auction_won", "You won “Lamp” for 125 ⭐.") in sent
+    assert (seller, "auction_sold", "“Lamp” sold for 125 ⭐. You receive 119 ⭐ after the platform fee.") in sent
+    assert (alice, "auction_lost", "“Lamp” has ended; another bidder won it.") in sent
+    assert [kind for user, kind, _ in sent if user == carol] == ["outbid", "auction_lost"]
+    assert "Lamp" in [t for u, k, t in sent if u == carol][0]

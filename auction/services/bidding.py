@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from auction.extensions import db
 from auction.models import Auction, Bid, Hold, User, utcnow
-from auction.services import ledger
+from auction.services import ledger, outbox
 from auction.services.errors import Forbidden, NotFound, ServiceError
 from auction.services.transaction import atomic, emit
 
@@ -457,9 +457,7 @@ def _place_english(auction: Auction, bidder_id: int, new_max: int, source: str, 
     if moved or extended or outcome.newcomer_leads:
         _announce_price(auction, extended)
     if outcome.outbid_id is not None:
-        _notify(outcome.outbid_id, "outbid", auction, price=outcome.price)
-    elif outcome.leader_id != bidder_id:
-        _notify(bidder_id, "outbid", auction, price=outcome.price)
+        _notify(outcome.outbid_id, "outbid", auction, dedupe=False, price=outcome.price)
     return BidResult(
         accepted=True,
         leading=outcome.leader_id == bidder_id,
@@ -679,22 +677,37 @@ def close_due_auctions() -> list[CloseResult]:
     return results
 
 
-def _notify(user_id: int, kind: str, auction: Auction, **payload) -> None:
-    """Tell a user through the outbox (written in this same transaction)."""
-    try:
-        from auction.services.outbox import enqueue_telegram
-    except ImportError:  # the bot's outbox is optional in this build
-        return
-    enqueue_telegram(user_id, kind, {"auction_id": auction.id, "title": auction.title, **payload})
+# Built per message so each text is a lazy string rendered in the recipient's language.
+NOTICES = {
+    "outbid": lambda **p: _l("You have been outbid on “%(title)s”: the price is now %(price)s ⭐.", **p),
+    "auction_won": lambda **p: _l("You won “%(title)s” for %(price)s ⭐.", **p),
+    "auction_sold": lambda **p: _l("“%(title)s” sold for %(price)s ⭐. You receive %(net)s ⭐ after the platform fee.", **p),
+    "auction_unsold": lambda **p: _l("“%(title)s” ended without a sale.", **p),
+    "auction_lost": lambda **p: _l("“%(title)s” has ended; another bidder won it.", **p),
+    "auction_canceled": lambda **p: _l("“%(title)s” was cancelled. Any Stars held for it are released.", **p),
+}
+
+
+def _notify(user_id: int, kind: str, auction: Auction, dedupe: bool = True, **params) -> None:
+    """Tell a user through the outbox (written in this same transaction, sent in their language)."""
+    url = f"{current_app.config.get('BASE_URL', '').rstrip('/')}/auctions/{auction.id}"
+    text = NOTICES[kind](title=auction.title, **params)
+    outbox.enqueue_telegram(
+        user_id,
+        kind,
+        text,
+        buttons=[{"text": _l("Open the auction"), "url": url}],
+        dedupe_key=f"{kind}:{auction.id}:{user_id}" if dedupe else None,
+    )
 
 
 def _notify_close(auction: Auction, losers: list[int]) -> None:
     price = auction.final_price
     if auction.winner_id is not None:
         _notify(auction.winner_id, "auction_won", auction, price=price)
-        _notify(auction.seller_id, "auction_sold", auction, price=price)
+        _notify(auction.seller_id, "auction_sold", auction, price=price, net=price - fee_for(price, _fee_percent()))
     else:
         _notify(auction.seller_id, "auction_unsold", auction)
-    for user_id in losers:
+    for user_id in sorted(set(losers)):
         if user_id != auction.winner_id:
-            _notify(user_id, "auction_lost", auction, price=price)
+            _notify(user_id, "auction_lost", auction)
