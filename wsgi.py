@@ -1,8 +1,13 @@
 """The entry point: `flask --app wsgi ...` for commands; `python wsgi.py` serves everything."""
 
 from auction import create_app
+from auction.config import ConfigError
 
-app = create_app()
+try:
+    app = create_app()
+except ConfigError as exc:
+    # The operator gets the one line that says what to fix, not a traceback.
+    raise SystemExit(f"Bot-Auction cannot start: {exc}") from None
 
 
 def main() -> None:

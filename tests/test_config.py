@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -152,3 +154,20 @@ def test_env_example_itself_is_refused_until_a_secret_is_set(clean_env, tmp_path
     with pytest.raises(ConfigError):
         check_config(config)
     check_config({**config, "DEV_LOGIN": True})
+
+
+@pytest.mark.parametrize("command", [["wsgi.py"], ["-m", "flask", "--app", "wsgi", "db", "upgrade"]])
+def test_server_and_commands_refuse_to_start_with_one_line(tmp_path, command):
+    env = {
+        **os.environ,
+        "SECRET_KEY": "change-me",
+        "DEV_LOGIN": "0",
+        "BOT_MODE": "off",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}",
+    }
+    done = subprocess.run([sys.executable, *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.strip().count("\n") == 0
+    assert done.stderr.startswith("Bot-Auction cannot start: SECRET_KEY")
+    assert not (tmp_path / "never.db").exists()
