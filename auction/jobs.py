@@ -32,7 +32,9 @@ class Job:
 # Other areas append their jobs here (reminders, expiries); each must be idempotent.
 JOBS: list[Job] = [
     Job("open_scheduled_auctions", bidding.open_scheduled_auctions, every_seconds=10),
-    Job("close_due_auctions", bidding.close_due_auctions, every_seconds=5),
+    # Every second: the close and each Dutch price drop should reach open pages within about a second.
+    Job("close_due_auctions", bidding.close_due_auctions, every_seconds=1),
+    Job("announce_dutch_steps", bidding.announce_dutch_steps, every_seconds=1),
 ]
 
 

@@ -273,3 +273,27 @@ def test_outbid_winner_seller_and_losers_are_told_in_their_language(app, people,
     assert (alice, "auction_lost", "“Lamp” has ended; another bidder won it.") in sent
     assert [kind for user, kind, _ in sent if user == carol] == ["outbid", "auction_lost"]
     assert "Lamp" in [t for u, k, t in sent if u == carol][0]
+
+
+def test_dutch_price_steps_are_published_once_each(app, people):
+    seller, alice, _ = people
+    published = []
+
+    def sink(events):
+        published.extend(e for e in events if e[1] == "dutch_price")
+
+    from auction.services.transaction import add_event_sink, remove_event_sink
+
+    add_event_sink(sink)
+    try:
+        auction_id = new_auction(
+            app, seller, kind="dutch", start_price=500, dutch_floor=100, dutch_step=50, dutch_interval_seconds=60,
+            starts_at=utcnow() - timedelta(seconds=125),
+        )
+        assert call(app, bidding.announce_dutch_steps) == [auction_id]
+        assert call(app, bidding.announce_dutch_steps) == []  # nothing new until the next drop
+    finally:
+        remove_event_sink(sink)
+    assert [(c, d["price"]) for c, _, d in published] == [(f"auction:{auction_id}", 400)]
+    assert auction_row(app, auction_id).current_price == 400
+    assert call(app, bidding.accept_dutch, auction_id, alice).price == 400

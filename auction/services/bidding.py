@@ -667,6 +667,40 @@ def open_scheduled_auctions() -> list[int]:
     return [a.id for a in due]
 
 
+def _dutch_steps_due(now: datetime) -> list[int]:
+    live = db.session.scalars(
+        select(Auction).where(Auction.kind == "dutch", Auction.status == "live", Auction.current_price > Auction.dutch_floor)
+    )
+    return [a.id for a in live if current_dutch_price(a, now) != a.current_price]
+
+
+@atomic
+def _apply_dutch_steps(auction_ids: list[int]) -> list[int]:
+    now = utcnow()
+    moved = []
+    for auction_id in sorted(auction_ids):
+        auction = lock_auction(auction_id)
+        if auction.status != "live" or now >= auction.ends_at:
+            continue
+        price = current_dutch_price(auction, now)
+        if price == auction.current_price:
+            continue
+        # The stored price only mirrors the clock for lists and cards; buying always uses the clock.
+        auction.current_price = price
+        data = {"auction_id": auction.id, "price": price, "bid_count": auction.bid_count, "ends_at": auction.ends_at.isoformat()}
+        emit(f"auction:{auction.id}", "dutch_price", data)
+        emit("listings", "price_changed", data)
+        moved.append(auction.id)
+    return moved
+
+
+def announce_dutch_steps() -> list[int]:
+    """Publish each Dutch price drop as it happens (the job runs every second)."""
+    due = _dutch_steps_due(utcnow())
+    db.session.rollback()  # end the read before the write transaction begins
+    return _apply_dutch_steps(due) if due else []
+
+
 def close_due_auctions() -> list[CloseResult]:
     """Close every overdue auction, each in its own transaction (one failure never blocks the rest)."""
     results = []
