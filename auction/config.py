@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -93,3 +94,7 @@ def check_config(config: dict) -> None:
         )
     if config.get("BOT_MODE") not in {"polling", "webhook", "off"}:
         raise ConfigError(f"BOT_MODE must be polling, webhook or off, not {config.get('BOT_MODE')!r}.")
+    if config.get("BOT_MODE") == "webhook" and config.get("TELEGRAM_BOT_TOKEN") and not re.fullmatch(
+        r"[A-Za-z0-9_-]{1,256}", config.get("TELEGRAM_WEBHOOK_SECRET") or ""
+    ):
+        raise ConfigError("BOT_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and -.")

@@ -52,9 +52,11 @@ def test_start_in_english_and_the_command_menu_in_both_languages(bot_app, fake_t
         reply = reply_to(fake_telegram, alice)
     assert reply["text"].startswith("Welcome to Bot-Auction, Alice!")
     assert buttons(reply) == [{"text": "Open Bot-Auction", "url": SITE}]
-    assert fake_telegram.commands["en"] == [{"command": "start", "description": "Open the auction house"}]
-    assert fake_telegram.commands["ru"][0]["command"] == "start"
-    assert fake_telegram.commands["ru"][0]["description"] != "Open the auction house"
+    english, russian = fake_telegram.commands["en"], fake_telegram.commands["ru"]
+    assert {"command": "start", "description": "Open the auction house"} in english
+    assert {"command": "start", "description": "Открыть аукционный дом"} in russian
+    assert [c["command"] for c in russian] == [c["command"] for c in english]
+    assert fake_telegram.commands[""] == english  # Telegram's default for every other language
 
 
 def test_deep_link_opens_the_auction_card_with_its_photo(bot_app, fake_telegram, make_user):
@@ -124,3 +126,20 @@ def test_bot_off_logs_one_line(make_app, caplog):
     with run_bot(app) as runtime:
         assert not runtime.running
     assert [r.getMessage() for r in caplog.records if r.name == "auction.bot"] == ["bot: off (BOT_MODE=off)"]
+
+
+def test_a_broken_rule_in_a_handler_reaches_the_user_translated(bot_app, fake_telegram):
+    from flask_babel import lazy_gettext as _l
+    from telegram.ext import CommandHandler
+
+    from auction.services.errors import ServiceError
+
+    async def refuse(update, context):
+        raise ServiceError(_l("Something went wrong. Please try again."))
+
+    boris = fake_telegram.user("Борис", language_code="ru")
+    with run_bot(bot_app) as runtime:
+        runtime.application.add_handler(CommandHandler("refuse", refuse))
+        fake_telegram.inject_message(boris, "/refuse")
+        reply = reply_to(fake_telegram, boris)
+    assert reply["text"] == "Что-то пошло не так. Попробуйте ещё раз."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from auction.config import ConfigError
 from tests.fake_telegram import bot_config
 from tests.servers import run_server
 
@@ -54,5 +55,11 @@ def test_bad_bodies_and_other_modes(make_app, webhook_app):
     assert client.post("/telegram/webhook", json={"update_id": 1}, headers={HEADER: SECRET}).status_code == 503
     polling = make_app(BOT_MODE="polling", TELEGRAM_WEBHOOK_SECRET=SECRET).test_client()
     assert polling.post("/telegram/webhook", json={"update_id": 1}, headers={HEADER: SECRET}).status_code == 404
-    unset = make_app(BOT_MODE="webhook", TELEGRAM_WEBHOOK_SECRET="").test_client()
-    assert unset.post("/telegram/webhook", json={"update_id": 1}, headers={HEADER: ""}).status_code == 403
+    no_bot = make_app(BOT_MODE="webhook", TELEGRAM_BOT_TOKEN="", TELEGRAM_WEBHOOK_SECRET="").test_client()
+    assert no_bot.post("/telegram/webhook", json={"update_id": 1}, headers={HEADER: ""}).status_code == 403
+
+
+@pytest.mark.parametrize("secret", ["", "has spaces", "x" * 257])
+def test_webhook_mode_refuses_to_start_without_a_usable_secret(make_app, secret):
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
+        make_app(BOT_MODE="webhook", TELEGRAM_WEBHOOK_SECRET=secret)

@@ -19,7 +19,6 @@ from telegram.ext import Application
 from auction.bot.application import build_application
 from auction.bot.dispatcher import OutboxDispatcher
 from auction.bot.handlers import publish_commands
-from auction.config import ConfigError
 
 log = logging.getLogger("auction.bot")
 
@@ -52,8 +51,6 @@ class BotRuntime:
             reason = "BOT_MODE=off" if self.app.config["TELEGRAM_BOT_TOKEN"] else "no TELEGRAM_BOT_TOKEN"
             log.info("bot: off (%s)", reason)
             return
-        if self.mode == "webhook" and not self.app.config["TELEGRAM_WEBHOOK_SECRET"]:
-            raise ConfigError("BOT_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET (1-256 of A-Z, a-z, 0-9, _ and -).")
         self._loop = asyncio.get_running_loop()
         try:
             await self._start_bot()

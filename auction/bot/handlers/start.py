@@ -35,7 +35,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def start_reply(profile: TelegramProfile, argument: str) -> dict:
     """Register or refresh the user and build the reply payload in their language."""
     user = upsert_telegram_user(profile, admin_ids=current_app.config["ADMIN_TELEGRAM_IDS"])
-    outbox.mark_reachable(user.id)
+    if user.bot_blocked:  # they are writing to the bot, so it is not blocked any more
+        outbox.mark_reachable(user.id)
     base_url = current_app.config["BASE_URL"]
     with speaking_to(user):
         match = AUCTION_LINK.fullmatch(argument)
