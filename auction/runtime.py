@@ -16,6 +16,8 @@ import uvicorn
 from a2wsgi import WSGIMiddleware
 from flask import Flask
 
+from auction.bot.runtime import BotRuntime
+from auction.jobs import create_scheduler
 from auction.live.stream import LiveStream
 
 log = logging.getLogger("auction.runtime")
@@ -68,33 +70,15 @@ class Runtime:
             config["LIVE_MAX_CHANNELS"],
             config["LIVE_MAX_CONNECTIONS_PER_CLIENT"] or "unlimited",
         )
-        await self._start_bot()
+        self.bot = BotRuntime(self.app)
+        await self.bot.start()  # logs its mode; an unreachable Telegram is retried in the background
         if config["SCHEDULER_ENABLED"]:
-            from auction.jobs import create_scheduler
-
             self.scheduler, self.jobs = create_scheduler(self.app)
             self.scheduler.start()
             names = ", ".join(job.id for job in self.scheduler.get_jobs())
             log.info("scheduler: APScheduler on the server's event loop, jobs: %s", names)
         else:
             log.info("scheduler: off (SCHEDULER_ENABLED=0)")
-
-    async def _start_bot(self) -> None:
-        try:
-            from auction.bot.runtime import BotRuntime
-        except ModuleNotFoundError as exc:
-            if exc.name != "auction.bot.runtime":
-                raise
-            log.warning("bot: not part of this build yet (auction.bot.runtime is missing); the site runs without it")
-            return
-        bot = BotRuntime(self.app)
-        try:
-            await bot.start()  # logs its mode: polling, webhook or off
-        except Exception:
-            # Telegram being unreachable must not take the web site down with it.
-            log.exception("bot: failed to start; the site runs without it until the next restart")
-            return
-        self.bot = bot
 
     def begin_shutdown(self) -> None:
         """Close live streams so the server's graceful shutdown does not wait on them forever."""
