@@ -98,12 +98,32 @@ def test_tampered_id_cannot_take_over_another_account(app, client, make_user):
     assert user_by_telegram_id(app, 555000999).id == victim
 
 
-def test_added_field_breaks_the_signature(app, client):
+def test_dropped_field_breaks_the_signature(app, client):
     data = signed_login()
-    # An attacker can add an unsigned field only if the check ignores it; Telegram's
-    # check-string covers every received field, so this must fail.
     data.pop("photo_url")
     assert_refused(client.get("/login/telegram", query_string=data), "not signed by Telegram")
+    assert user_count(app) == 0
+
+
+def test_added_unsigned_field_breaks_the_signature(app, client):
+    # Telegram's data-check-string covers every received field, so nothing may be slipped in.
+    data = {**signed_login(), "is_admin": "1"}
+    assert_refused(client.get("/login/telegram", query_string=data), "not signed by Telegram")
+    assert user_count(app) == 0
+
+
+def test_signed_field_we_do_not_know_yet_is_accepted(app, client):
+    # Telegram may add fields to the widget data; they are signed, so the login is valid.
+    data = signed_login(allows_write_to_pm="true")
+    assert client.get("/login/telegram", query_string=data).status_code == 302
+    assert nav_user_name(client) == "Ivan Petrov"
+
+
+def test_malformed_signed_values_are_refused(app, client):
+    data = signed_login(auth_date="yesterday")
+    assert_refused(client.get("/login/telegram", query_string=data), "malformed")
+    data = signed_login(id="not-a-number")
+    assert_refused(client.get("/login/telegram", query_string=data), "malformed")
     assert user_count(app) == 0
 
 
@@ -172,6 +192,13 @@ def test_existing_user_gets_updated_profile(app, client, make_user):
     assert (user.first_name, user.last_name, user.username) == ("Новое", "Имя", "new_name")
     assert user_count(app) == 1
     assert nav_user_name(client) == "Новое Имя"
+
+
+def test_overlong_profile_fields_are_cut_to_fit(app, client):
+    data = signed_login(first_name="A" * 300, last_name="B" * 300, username="c" * 100)
+    assert client.get("/login/telegram", query_string=data).status_code == 302
+    user = user_by_telegram_id(app, 555000111)
+    assert (len(user.first_name), len(user.last_name), len(user.username)) == (128, 128, 64)
 
 
 def test_non_https_photo_url_is_not_stored(app, client):

@@ -17,7 +17,6 @@ from auction.models import UsedLoginHash, User, utcnow
 from auction.services.errors import LoginRejected, NotFound
 from auction.services.transaction import atomic
 
-LOGIN_FIELDS = ("id", "first_name", "last_name", "username", "photo_url", "auth_date")
 SUPPORTED_LOCALES = ("en", "ru")
 
 
@@ -70,10 +69,14 @@ def _parse_login(data: Mapping[str, str], bot_token: str, max_age: timedelta, no
 
 @atomic
 def sign_in_with_telegram(data: Mapping[str, str], bot_token: str, max_age_seconds: int, admin_ids=frozenset()) -> int:
-    """Verify login-widget data, spend its hash, upsert the user; returns the user id."""
+    """Verify login-widget data, spend its hash, upsert the user; returns the user id.
+
+    `data` is every field Telegram sent: the signature covers all of them, including
+    fields Telegram may add later, so none may be dropped (or added) on the way.
+    """
     now = utcnow()
     max_age = timedelta(seconds=max_age_seconds)
-    fields = {key: str(value) for key, value in data.items() if key in (*LOGIN_FIELDS, "hash")}
+    fields = {key: str(value) for key, value in data.items()}
     profile, auth_date = _parse_login(fields, bot_token, max_age, now)
     db.session.execute(delete(UsedLoginHash).where(UsedLoginHash.auth_date < now - max_age))
     db.session.add(UsedLoginHash(hash=fields["hash"].lower(), telegram_id=profile.telegram_id, auth_date=auth_date))
@@ -93,13 +96,14 @@ def upsert_telegram_user(profile: TelegramProfile, admin_ids=frozenset()) -> Use
     if user is None:
         user = User(telegram_id=profile.telegram_id)
         db.session.add(user)
-    user.first_name = profile.first_name or user.first_name or ""
-    user.last_name = profile.last_name
-    user.username = profile.username
-    if profile.photo_url:
+    # Cut to the column sizes: PostgreSQL refuses an over-long value instead of storing it.
+    user.first_name = (profile.first_name or user.first_name or "")[:128]
+    user.last_name = profile.last_name[:128] if profile.last_name else None
+    user.username = profile.username[:64] if profile.username else None
+    if profile.photo_url and len(profile.photo_url) <= 512:
         user.photo_url = profile.photo_url
     if profile.language_code:
-        user.language_code = profile.language_code
+        user.language_code = profile.language_code[:16]
     if profile.telegram_id in admin_ids:
         user.is_admin = True
     db.session.flush()

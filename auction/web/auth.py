@@ -56,7 +56,7 @@ def telegram_callback():
     """The widget's `data-auth-url`: Telegram redirects here with the signed profile."""
     try:
         user_id = users.sign_in_with_telegram(
-            request.args,
+            {key: value for key, value in request.args.items() if key != "next"},  # `next` is ours, unsigned
             current_app.config["TELEGRAM_BOT_TOKEN"],
             current_app.config["LOGIN_MAX_AGE_SECONDS"],
             current_app.config["ADMIN_TELEGRAM_IDS"],
