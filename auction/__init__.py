@@ -96,13 +96,17 @@ def register_blueprints(app: Flask) -> None:
     from auction.web.auth import dev_bp
     from auction.web.main import bp as main_bp
     from auction.web.telegram import bp as telegram_bp
+    from auction.web.wallet import bp as wallet_bp
+    from auction.web.wallet import sandbox_bp as wallet_sandbox_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(telegram_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(auctions_bp)
+    app.register_blueprint(wallet_bp)
     if app.config["DEV_LOGIN"]:
         app.register_blueprint(dev_bp)
+        app.register_blueprint(wallet_sandbox_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

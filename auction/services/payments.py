@@ -91,13 +91,20 @@ def _user_by_telegram_id(telegram_id: int) -> User | None:
     return db.session.scalar(select(User).where(User.telegram_id == telegram_id))
 
 
-def _tell(user_id: int, kind: str, **payload) -> None:
-    """A message to the user through the outbox, in this same transaction."""
-    try:
-        from auction.services.outbox import enqueue_telegram
-    except ImportError:  # the outbox dispatcher is not part of this build
-        return
-    enqueue_telegram(user_id, kind, payload)
+def _tell_refunded(user_id: int, payment_id: int, amount: int, available: int) -> None:
+    """The user hears about the refund through the outbox, in this same transaction."""
+    from auction.services.outbox import enqueue_telegram
+
+    enqueue_telegram(
+        user_id,
+        "payment_refunded",
+        _l(
+            "Your purchase of %(amount)s Stars was refunded to your Telegram account. Available now: %(available)s ⭐.",
+            amount=amount,
+            available=available,
+        ),
+        dedupe_key=f"payment_refunded:{payment_id}",
+    )
 
 
 # --- buying ---------------------------------------------------------------------------
@@ -119,6 +126,14 @@ def start_purchase(user_id: int, amount: int, source: str) -> Purchase:
     db.session.add(purchase)
     db.session.flush()
     return Purchase(id=purchase.id, payload=purchase.payload, amount=amount)
+
+
+def pending_invoice(user_id: int, purchase_id: int) -> tuple[Purchase, str] | None:
+    """The user's own unpaid web purchase and its invoice link, to show the "Pay" button again."""
+    purchase = db.session.get(StarPurchase, purchase_id)
+    if purchase is None or purchase.user_id != user_id or purchase.status != "pending" or not purchase.invoice_link:
+        return None
+    return Purchase(purchase.id, purchase.payload, purchase.amount), purchase.invoice_link
 
 
 @atomic
@@ -274,7 +289,7 @@ def refund_payment(admin_id: int, payment_id: int, send_refund: Callable[[int, s
     new_available = ledger.reverse_purchase(payment.id)
     payment.status = "refunded"
     payment.refunded_at = utcnow()
-    _tell(payment.user_id, "payment_refunded", payment_id=payment.id, amount=payment.amount, available=new_available)
+    _tell_refunded(payment.user_id, payment.id, payment.amount, new_available)
     db.session.flush()
     send_refund(payment.user.telegram_id, payment.telegram_payment_charge_id)
     return new_available
@@ -298,8 +313,8 @@ def handle_refunded_payment(telegram_id: int, charge_id: str) -> str:
     payment.refunded_at = utcnow()
     available = ledger.balances(payment.user_id).available
     if available >= payment.amount:
-        new_available = ledger.reverse_purchase(payment.id)
-        _tell(payment.user_id, "payment_refunded", payment_id=payment.id, amount=payment.amount, available=new_available)
+        # The bot answers the refund message itself, so no outbox message here.
+        ledger.reverse_purchase(payment.id)
         return "reversed"
     _open_ticket(
         payment.user_id,

@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, request
-from flask_babel import format_datetime, get_locale, ngettext
+from flask_babel import get_locale, ngettext
 from flask_login import current_user
 
 
@@ -25,7 +25,11 @@ def local_time(value: datetime | None, fmt: str = "medium") -> str:
     zone = "UTC"
     if current_user.is_authenticated and current_user.timezone:
         zone = current_user.timezone
-    return format_datetime(value.astimezone(ZoneInfo(zone)), fmt)
+    # Babel's own formatter with an explicit zone: flask-babel's would convert back to
+    # its default time zone (UTC) and show every reader the server's clock.
+    from babel.dates import format_datetime as format_in_zone
+
+    return format_in_zone(value, fmt, tzinfo=ZoneInfo(zone), locale=get_locale())
 
 
 def is_htmx() -> bool:

@@ -1,0 +1,131 @@
+"""The wallet: balances, reservations, history, and buying Stars through a Telegram invoice link."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from auction.live import renders
+from auction.services import ledger, payments
+from auction.services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("wallet", __name__)
+# Registered only when DEV_LOGIN=1: without it the sandbox top-up route does not exist.
+sandbox_bp = Blueprint("wallet_sandbox", __name__)
+
+HISTORY_PER_PAGE = 20
+SANDBOX_AMOUNT = 500
+
+
+def history_label(entry: ledger.HistoryEntry) -> str:
+    """What a movement means, in the reader's words."""
+    title = entry.auction_title or _("an auction")
+    if entry.reason == ledger.PURCHASE:
+        return _("Bought Stars in Telegram")
+    if entry.reason == ledger.SANDBOX:
+        return _("Demo Stars (sandbox)")
+    if entry.reason == ledger.REFUND:
+        return _("Purchase refunded to Telegram")
+    if entry.reason == ledger.HOLD:
+        return _("Reserved for your bid on “%(title)s”", title=title)
+    if entry.reason == ledger.RELEASE:
+        return _("Reservation returned: “%(title)s”", title=title)
+    if entry.reason == ledger.SALE:
+        if entry.change > 0:
+            return _("Sold “%(title)s”", title=title)
+        return _("Paid for “%(title)s”", title=title)
+    if entry.reason == ledger.FEE:
+        return _("Platform fee for “%(title)s”", title=title)
+    return entry.reason
+
+
+def bot_is_available() -> bool:
+    runtime = current_app.extensions.get("bot_runtime")
+    return runtime is not None and getattr(runtime, "running", False)
+
+
+def create_invoice_link(purchase: payments.Purchase) -> str | None:
+    """An invoice link from the running bot, or None when the bot is off or Telegram fails."""
+    runtime = current_app.extensions.get("bot_runtime")
+    if runtime is None or not getattr(runtime, "running", False):
+        return None
+    from auction.bot.handlers.payments import invoice_link, invoice_texts
+
+    try:
+        return runtime.call(invoice_link, purchase.amount, purchase.payload, invoice_texts(purchase.amount), timeout=10)
+    except Exception:
+        log.exception("createInvoiceLink failed for purchase %s", purchase.id)
+        return None
+
+
+def wallet_context(page: int) -> dict:
+    user_id = current_user.id
+    invoice = None
+    invoice_id = request.args.get("invoice", type=int)
+    if invoice_id:
+        invoice = payments.pending_invoice(user_id, invoice_id)
+    low, high = payments.stars_limits()
+    return {
+        "balances": ledger.balances(user_id),
+        "holds": ledger.active_holds(user_id),
+        "history": ledger.history(user_id, page, HISTORY_PER_PAGE),
+        "history_label": history_label,
+        "packages": payments.PACKAGES,
+        "stars_min": low,
+        "stars_max": high,
+        "bot_available": bot_is_available(),
+        "invoice": invoice,
+        "sandbox": current_app.config["DEV_LOGIN"],
+        "sandbox_amount": SANDBOX_AMOUNT,
+    }
+
+
+@bp.get("/wallet")
+@login_required
+def show():
+    """Balances, reservations, history and the Stars packages."""
+    return render_template("wallet/index.html", **wallet_context(max(1, request.args.get("page", 1, type=int))))
+
+
+@bp.post("/wallet/buy")
+@login_required
+def buy():
+    """Start a purchase and show the Telegram invoice link to pay it."""
+    raw = request.form.get("amount") or request.form.get("other_amount")
+    if not bot_is_available():
+        flash(_("Buying Stars needs the Telegram bot, which is not configured on this server."), "error")
+        return redirect(url_for("wallet.show"))
+    try:
+        purchase = payments.start_purchase(current_user.id, payments.parse_amount(raw), "web")
+    except ServiceError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("wallet.show"))
+    link = create_invoice_link(purchase)
+    if link is None:
+        flash(_("Telegram did not create the invoice. Please try again in a minute."), "error")
+        return redirect(url_for("wallet.show"))
+    payments.attach_invoice_link(purchase.id, link)
+    return redirect(url_for("wallet.show", invoice=purchase.id))
+
+
+@sandbox_bp.post("/wallet/sandbox")
+@login_required
+def sandbox_top_up():
+    """Add demo Stars for a local trial (DEV_LOGIN=1 only)."""
+    ledger.credit_sandbox(current_user.id, SANDBOX_AMOUNT)
+    flash(_("%(amount)s demo Stars were added to your wallet.", amount=SANDBOX_AMOUNT), "success")
+    return redirect(url_for("wallet.show"))
+
+
+@renders("balance_changed")
+def render_balance(app: Flask, data: dict, locale: str) -> list[tuple[str, str]]:
+    """The wallet's balance box, pushed when the user's Stars move (a payment, a bid, a sale)."""
+    balances = ledger.Balances(available=data["available"], held=data["held"])
+    holds = ledger.active_holds(data["user_id"]) if "user_id" in data else []
+    html = render_template("wallet/_balance.html", balances=balances, holds=holds)
+    return [("wallet-balance", html)]
