@@ -143,3 +143,16 @@ def test_a_broken_rule_in_a_handler_reaches_the_user_translated(bot_app, fake_te
         fake_telegram.inject_message(boris, "/refuse")
         reply = reply_to(fake_telegram, boris)
     assert reply["text"] == "Что-то пошло не так. Попробуйте ещё раз."
+
+
+def test_the_site_starts_when_telegram_is_unreachable_or_refuses_the_token(make_app, fake_telegram, caplog):
+    caplog.set_level("INFO", logger="auction.bot")
+    unreachable = make_app(**bot_config(fake_telegram, TELEGRAM_API_BASE_URL="http://127.0.0.1:9/bot"))
+    with run_bot(unreachable) as runtime:
+        assert not runtime.running
+    refused = make_app(**bot_config(fake_telegram, TELEGRAM_BOT_TOKEN="999:revoked"))
+    with run_bot(refused) as runtime:
+        assert not runtime.running
+    lines = [r.getMessage() for r in caplog.records if r.name == "auction.bot"]
+    assert any(line.startswith("bot: cannot reach Telegram") and "retrying in the background" in line for line in lines)
+    assert any(line.startswith("bot: off (Telegram refused to start it") for line in lines)
