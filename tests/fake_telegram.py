@@ -242,6 +242,14 @@ class FakeTelegram:
         with self._cond:
             self._failures.setdefault(method.lower(), []).append(_Failure(error_code, description, retry_after, count))
 
+    def drop_next(self, method: str, count: int = 1) -> None:
+        """Take the next `count` calls of `method` but close the connection without an answer.
+
+        The caller cannot know whether Telegram acted on such a request (error_code 0 in `attempts`).
+        """
+        with self._cond:
+            self._failures.setdefault(method.lower(), []).append(_Failure(0, "", None, count))
+
     def calls(self, method: str | None = None) -> list[dict]:
         """Parameters of every successful call of `method` (all methods when None), oldest first."""
         return [call.params for call in self.attempts(method) if call.ok]
@@ -303,6 +311,8 @@ class FakeTelegram:
             elif failure is not None:
                 self._calls.append(Call(method, params, error_code=failure.error_code))
                 self._cond.notify_all()
+        if failure is not None and failure.error_code == 0:
+            return 0, {}
         if failure is not None:
             answer = {"ok": False, "error_code": failure.error_code, "description": failure.description}
             if failure.retry_after is not None:
@@ -599,6 +609,9 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         status, answer = self.server.fake.handle(url.path, url.query, self.headers.get("Content-Type", ""), body)
+        if status == 0:  # drop_next: hang up without a word
+            self.close_connection = True
+            return
         data = json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

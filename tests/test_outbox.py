@@ -187,3 +187,16 @@ def test_token_bucket_keeps_the_overall_rate():
 
     assert asyncio.run(take(5)) < 0.05  # the burst
     assert asyncio.run(take(25)) >= 0.19  # then 100 a second
+
+
+def test_a_message_whose_fate_is_unknown_is_not_sent_again(bot_app, fake_telegram, make_user):
+    user_id = make_user("Alice")
+    fake_telegram.drop_next("sendMessage")  # the request reaches Telegram, the answer never comes back
+    lost = enqueue(bot_app, user_id, "Maybe delivered")
+    with run_bot(bot_app):
+        wait_until(lambda: row(bot_app, lost)["status"] == "failed")
+        after = enqueue(bot_app, user_id, "After")
+        fake_telegram.wait_for_call("sendMessage", lambda p: p["text"] == "After")
+    assert row(bot_app, lost)["last_error"].startswith("outcome unknown")
+    assert [call.params["text"] for call in fake_telegram.attempts("sendMessage")] == ["Maybe delivered", "After"]
+    assert row(bot_app, after)["status"] == "sent"
