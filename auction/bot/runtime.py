@@ -96,8 +96,8 @@ class BotRuntime:
             chat_interval=float(self.app.config.get("OUTBOX_CHAT_INTERVAL", 1.0)),
         )
         self._dispatcher_task = asyncio.create_task(self.dispatcher.run(), name="outbox-dispatcher")
-        where = f"webhook at {self.webhook_url}" if not polling else f"polling {self.app.config['TELEGRAM_API_BASE_URL']}"
-        log.info("bot: @%s, %s; outbox dispatcher running", application.bot.username, where)
+        how = f"polling {self.app.config['TELEGRAM_API_BASE_URL']}" if polling else f"webhook {self.webhook_url}"
+        log.info("bot: %s as @%s; outbox dispatcher running", how, application.bot.username)
 
     async def _keep_trying(self) -> None:
         delay = 5.0
