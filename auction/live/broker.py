@@ -56,13 +56,15 @@ class Event:
 class Subscription:
     """What one live stream receives: events of its channels, in order per channel."""
 
-    __slots__ = ("channels", "pending", "closed", "overflowed", "_limit", "_waiter")
+    __slots__ = ("channels", "pending", "closed", "overflowed", "heartbeat_due", "last_write", "_limit", "_waiter")
 
     def __init__(self, channels: Iterable[str], limit: int) -> None:
         self.channels = tuple(channels)
         self.pending: deque[Event] = deque()
         self.closed = False
         self.overflowed = False
+        self.heartbeat_due = False
+        self.last_write = 0.0
         self._limit = limit
         self._waiter: asyncio.Future | None = None
 
@@ -77,21 +79,24 @@ class Subscription:
         self.pending.append(event)
         self._wake()
 
+    def beat(self) -> None:
+        """Ask the reader to send a heartbeat (it has been quiet for a while)."""
+        self.heartbeat_due = True
+        self._wake()
+
     def close(self) -> None:
         self.closed = True
         self._wake()
 
-    async def wait(self, timeout: float) -> None:
-        """Return when there is something to read, the subscription closed, or `timeout` passed."""
-        if self.pending or self.closed:
+    async def wait(self) -> None:
+        """Return when there is something to read, a heartbeat is due, or the subscription closed."""
+        if self.pending or self.closed or self.heartbeat_due:
             return
-        loop = asyncio.get_running_loop()
-        waiter = self._waiter = loop.create_future()
-        timer = loop.call_later(timeout, self._wake)
+        # One future per wait and no timer: heartbeats come from one ticker for all streams.
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
         try:
             await waiter
         finally:
-            timer.cancel()
             self._waiter = None
 
     def _wake(self) -> None:

@@ -60,6 +60,7 @@ class LiveStream:
         self._per_client: dict[str, int] = {}
         self._open: set[Subscription] = set()
         self._rendered: OrderedDict[tuple[str, int, str], asyncio.Future] = OrderedDict()
+        self._ticker: asyncio.Task | None = None
 
     @property
     def broker(self) -> Broker:
@@ -72,8 +73,21 @@ class LiveStream:
     def close_all(self) -> None:
         """End every stream now (shutdown); new ones are refused from here on."""
         self.closing = True
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
         for subscription in list(self._open):
             subscription.close()
+
+    async def _heartbeats(self) -> None:
+        """Every stream quiet for `heartbeat` seconds gets a comment; checked each second, so they spread out."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(1.0, self.heartbeat / 2))
+            due = loop.time() - self.heartbeat
+            for subscription in list(self._open):
+                if subscription.last_write <= due:
+                    subscription.beat()
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["method"] != "GET":
@@ -96,6 +110,8 @@ class LiveStream:
             await self._refuse(send, 429, f"Too many live connections from one address (at most {self.max_per_client}).")
             return
         self._per_client[client] = self._per_client.get(client, 0) + 1
+        if self._ticker is None:
+            self._ticker = asyncio.create_task(self._heartbeats(), name="live-heartbeats")
         try:
             await self._serve(scope, receive, send, asked, query)
         finally:
@@ -137,17 +153,22 @@ class LiveStream:
             for channel in channels:
                 if positions[channel] < heads[channel]:
                     await self._write(send, await broker.since(channel, positions[channel]), positions, locale)
+            loop = asyncio.get_running_loop()
+            subscription.last_write = loop.time()
             while True:
                 if subscription.pending:
                     batch = list(subscription.pending)
                     subscription.pending.clear()
                     await self._write(send, batch, positions, locale)
+                    subscription.last_write = loop.time()
                     continue
                 if subscription.closed:
                     break
-                await subscription.wait(self.heartbeat)
-                if not subscription.pending and not subscription.closed:
+                if subscription.heartbeat_due:
+                    subscription.heartbeat_due = False
                     await send({"type": "http.response.body", "body": b": heartbeat\n\n", "more_body": True})
+                    subscription.last_write = loop.time()
+                await subscription.wait()
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             watcher.cancel()
@@ -185,7 +206,11 @@ class LiveStream:
                     chunks.append(await self._message(earlier, locale))
                     positions[earlier.channel] = earlier.id
                     chunks.append(f"id: {self.broker.position(positions)}\n\n".encode())
-            chunks.append(await self._message(event, locale))
+            cached = self._rendered.get((event.channel, event.id, locale))
+            if cached is not None and cached.done():
+                chunks.append(cached.result())  # the common case: another stream rendered it already
+            else:
+                chunks.append(await self._message(event, locale))
             positions[event.channel] = event.id
             chunks.append(f"id: {self.broker.position(positions)}\n\n".encode())
         if chunks:
