@@ -114,13 +114,14 @@ def test_package_buttons_and_other_amount(bot_app, fake_telegram):
     ]
 
 
-@pytest.mark.parametrize("amount", ["0", "-5", "abc", "10001", "99999999999999999999", "12.5"])
-def test_bad_amounts_get_a_clear_answer_and_no_invoice(bot_app, fake_telegram, amount):
+def test_bad_amounts_get_a_clear_answer_and_no_invoice(bot_app, fake_telegram):
     alice = fake_telegram.user("Alice", language_code="en")
     with run_bot(bot_app):
-        fake_telegram.inject_message(alice, f"/buy_stars {amount}")
-        reply = said(fake_telegram, alice)
-    assert reply["text"] == "Enter a whole number of Stars between 1 and 10000."
+        for amount in ("0", "-5", "abc", "10001", "99999999999999999999", "12.5"):
+            mark = fake_telegram.mark()
+            fake_telegram.inject_message(alice, f"/buy_stars {amount}")
+            reply = said(fake_telegram, alice, since=mark)
+            assert reply["text"] == "Enter a whole number of Stars between 1 and 10000.", amount
     assert fake_telegram.calls("sendInvoice") == []
     with bot_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(StarPurchase)) == 0
@@ -133,46 +134,46 @@ def test_bad_amount_in_russian(bot_app, fake_telegram):
         assert said(fake_telegram, dasha)["text"] == "Введите целое число звёзд от 1 до 10000."
 
 
-@pytest.mark.parametrize(
-    ("case", "message"),
-    [
-        ("tampered", "This invoice is not valid."),
-        ("unknown", "This invoice is not valid."),
-        ("other_user", "This invoice was issued to another Telegram account."),
-        ("already_paid", "This invoice has already been paid."),
-        ("wrong_amount", "The amount does not match the invoice."),
-        ("wrong_currency", "Only Telegram Stars (XTR) are accepted."),
-    ],
-)
-def test_pre_checkout_refusals_reach_the_payer(bot_app, fake_telegram, case, message):
+REFUSALS = [
+    ("tampered", "This invoice is not valid."),
+    ("unknown", "This invoice is not valid."),
+    ("other_user", "This invoice was issued to another Telegram account."),
+    ("wrong_amount", "The amount does not match the invoice."),
+    ("wrong_currency", "Only Telegram Stars (XTR) are accepted."),
+    ("already_paid", "This invoice has already been paid."),  # last: it pays the invoice
+]
+
+
+def test_pre_checkout_refusals_reach_the_payer(bot_app, fake_telegram):
     alice = fake_telegram.user("Alice", language_code="en")
     bob = fake_telegram.user("Bob", language_code="en")
     with run_bot(bot_app):
         fake_telegram.inject_message(bob, "/start")
         said(fake_telegram, bob)
         invoice = ask_invoice(fake_telegram, alice, 100)
-        payer, payload, amount, currency = alice, invoice["payload"], 100, "XTR"
-        if case == "tampered":
-            payload = payload[:-2] + ("xx" if not payload.endswith("xx") else "yy")
-        elif case == "unknown":
-            payload = "made-up"
-        elif case == "other_user":
-            payer = bob
-        elif case == "already_paid":
-            pay(fake_telegram, alice, invoice, "first-charge")
-        elif case == "wrong_amount":
-            amount = 1
-        elif case == "wrong_currency":
-            currency = "EUR"
-        mark = fake_telegram.mark()
-        fake_telegram.inject_pre_checkout_query(payer, payload, amount, currency)
-        answer = fake_telegram.wait_for_call("answerPreCheckoutQuery", since=mark)
-    assert answer["ok"] in (False, "false", "False")
-    assert answer["error_message"].startswith(message)
-    with bot_app.app_context():
-        expected = 100 if case == "already_paid" else 0
-        assert ledger.balances(user_id_of(bot_app, alice["id"])).available == expected
-        assert ledger.balances(user_id_of(bot_app, bob["id"])).available == 0
+        for case, message in REFUSALS:
+            payer, payload, amount, currency = alice, invoice["payload"], 100, "XTR"
+            if case == "tampered":
+                payload = payload[:-2] + ("xx" if not payload.endswith("xx") else "yy")
+            elif case == "unknown":
+                payload = "made-up"
+            elif case == "other_user":
+                payer = bob
+            elif case == "already_paid":
+                pay(fake_telegram, alice, invoice, "first-charge")
+            elif case == "wrong_amount":
+                amount = 1
+            elif case == "wrong_currency":
+                currency = "EUR"
+            mark = fake_telegram.mark()
+            fake_telegram.inject_pre_checkout_query(payer, payload, amount, currency)
+            answer = fake_telegram.wait_for_call("answerPreCheckoutQuery", since=mark)
+            assert answer["ok"] in (False, "false", "False"), case
+            assert answer["error_message"].startswith(message), case
+            with bot_app.app_context():
+                expected = 100 if case == "already_paid" else 0
+                assert ledger.balances(user_id_of(bot_app, alice["id"])).available == expected
+                assert ledger.balances(user_id_of(bot_app, bob["id"])).available == 0
 
 
 def test_pre_checkout_refusal_in_russian(bot_app, fake_telegram):

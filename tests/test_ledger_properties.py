@@ -79,7 +79,7 @@ def snapshot(world) -> list[ledger.Balances]:
     return [ledger.balances(uid) for uid in world["people"] + world["sellers"]]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(operation, min_size=1, max_size=20))
 def test_random_money_operations_keep_the_books_balanced(app, world, ops):
     with app.app_context():
