@@ -272,7 +272,7 @@ def test_outbid_winner_seller_and_losers_are_told_in_their_language(app, people,
     assert (seller, "auction_sold", "“Lamp” sold for 125 ⭐. You receive 119 ⭐ after the platform fee.") in sent
     assert (alice, "auction_lost", "“Lamp” has ended; another bidder won it.") in sent
     assert [kind for user, kind, _ in sent if user == carol] == ["outbid", "auction_lost"]
-    assert "Lamp" in [t for u, k, t in sent if u == carol][0]
+    assert [t for u, k, t in sent if u == carol][0] == "Вашу ставку на «Lamp» перебили: цена теперь 125 ⭐."
 
 
 def test_dutch_price_steps_are_published_once_each(app, people):

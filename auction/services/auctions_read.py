@@ -15,7 +15,7 @@ from auction.extensions import db
 from auction.models import Auction, Bid, Rating, User, WatchlistEntry, utcnow
 from auction.services import bidding
 
-HISTORY_LIMIT = 30
+HISTORY_LIMIT = 20
 CHART_WIDTH, CHART_HEIGHT = 320, 96
 
 
@@ -53,7 +53,7 @@ class PriceBox:
 @dataclass
 class AuctionPage:
     auction: Auction
-    seller: User
+    seller: User | None
     seller_rating: float | None
     seller_ratings: int
     box: PriceBox
@@ -85,7 +85,8 @@ def _reserve_status(auction: Auction, leader_max: int | None) -> str | None:
 def price_box(auction: Auction, now: datetime | None = None) -> PriceBox:
     """The public state of an auction's price (nothing hidden leaks: no maximums, no sealed amounts)."""
     now = now or utcnow()
-    top = bidding.leader_max(auction) if auction.kind == "english" else None
+    # The leader's hidden maximum only matters here when a reserve must be compared with it.
+    top = bidding.leader_max(auction) if auction.kind == "english" and auction.reserve_price is not None else None
     price = auction.current_price
     next_step = None
     if auction.kind == "dutch" and auction.status in ("live", "scheduled"):
@@ -177,40 +178,49 @@ def chart_points(start: datetime, start_price: int, steps: list[tuple[datetime, 
     return " ".join(f"{x},{y}" for x, y in points)
 
 
-def auction_page(auction_id: int, viewer_id: int | None) -> AuctionPage | None:
-    """Everything the auction page shows to `viewer_id` (None: a visitor)."""
-    auction = db.session.scalars(
-        select(Auction).where(Auction.id == auction_id).options(selectinload(Auction.images), selectinload(Auction.seller))
-    ).first()
+def auction_page(auction_id: int, viewer_id: int | None, full: bool = True) -> AuctionPage | None:
+    """Everything the auction page shows to `viewer_id` (None: a visitor).
+
+    `full=False` skips what only the whole page needs (history, chart, ratings, watchers,
+    photos): enough for the bid form and the price panel after a bid.
+    """
+    query = select(Auction).where(Auction.id == auction_id)
+    if full:
+        query = query.options(selectinload(Auction.images), selectinload(Auction.seller))
+    auction = db.session.scalars(query).first()
     if auction is None:
         return None
     now = utcnow()
     box = price_box(auction, now)
     sealed = auction.kind in ("sealed_first", "sealed_second")
     revealed = not sealed or auction.status == "ended"
-    history = _history(auction, viewer_id, revealed)
-    rating_avg, rating_count = db.session.execute(
-        select(func.avg(Rating.score), func.count(Rating.id)).where(
-            Rating.ratee_id == auction.seller_id, Rating.direction == "buyer_to_seller"
-        )
-    ).one()
-    watchers = db.session.scalar(select(func.count(WatchlistEntry.id)).where(WatchlistEntry.auction_id == auction.id))
-    steps = _price_steps(auction) if auction.kind == "english" else []
     page = AuctionPage(
         auction=auction,
-        seller=auction.seller,
-        seller_rating=round(float(rating_avg), 1) if rating_avg is not None else None,
-        seller_ratings=rating_count,
+        seller=auction.seller if full else None,
+        seller_rating=None,
+        seller_ratings=0,
         box=box,
         is_open=auction.status == "live" and now < auction.ends_at and auction.starts_at <= now,
-        history=history,
-        watchers=watchers or 0,
-        chart_points=chart_points(auction.starts_at, auction.start_price, steps, min(now, auction.ends_at)) if auction.kind == "english" else "",
+        history=[],
+        watchers=0,
+        chart_points="",
         viewer_tag=bidder_tag(auction.id, viewer_id) if viewer_id else None,
         viewer_is_seller=viewer_id == auction.seller_id,
         revealed=revealed,
-        images=list(auction.images),
     )
+    if full:
+        page.history = _history(auction, viewer_id, revealed)
+        rating_avg, rating_count = db.session.execute(
+            select(func.avg(Rating.score), func.count(Rating.id)).where(
+                Rating.ratee_id == auction.seller_id, Rating.direction == "buyer_to_seller"
+            )
+        ).one()
+        page.seller_rating = round(float(rating_avg), 1) if rating_avg is not None else None
+        page.seller_ratings = rating_count
+        page.watchers = db.session.scalar(select(func.count(WatchlistEntry.id)).where(WatchlistEntry.auction_id == auction.id)) or 0
+        if auction.kind == "english":
+            page.chart_points = chart_points(auction.starts_at, auction.start_price, _price_steps(auction), min(now, auction.ends_at))
+        page.images = list(auction.images)
     if viewer_id is not None:
         page.viewer_leading = auction.kind == "english" and auction.leading_bidder_id == viewer_id
         if page.viewer_leading:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import threading
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -67,6 +69,25 @@ def _retryable(exc: Exception) -> bool:
     return isinstance(exc, DBAPIError) and getattr(orig, "sqlstate", None) in RETRYABLE_PG_CODES
 
 
+_sqlite_writers: dict[str, threading.Lock] = {}
+_sqlite_writers_guard = threading.Lock()
+
+
+def _sqlite_writer_turn() -> contextlib.AbstractContextManager:
+    """Queue this process's SQLite writers on a lock before BEGIN IMMEDIATE.
+
+    SQLite's own busy handler makes a waiting writer sleep and poll (up to 100 ms a
+    turn), so under contention some wait seconds while others get in; a lock hands the
+    database over in order at once. Other processes still meet the busy timeout.
+    """
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    key = str(engine.url)
+    with _sqlite_writers_guard:
+        return _sqlite_writers.setdefault(key, threading.Lock())
+
+
 def atomic(fn: Callable[P, R]) -> Callable[P, R]:
     """Run `fn` as one write transaction: commit on return, roll back on error.
 
@@ -86,8 +107,13 @@ def atomic(fn: Callable[P, R]) -> Callable[P, R]:
             depth_token = _depth.set(1)
             intent_token = write_intent.set(True)
             try:
-                result = fn(*args, **kwargs)
-                session.commit()
+                with _sqlite_writer_turn():
+                    try:
+                        result = fn(*args, **kwargs)
+                        session.commit()
+                    except Exception:
+                        session.rollback()  # before the next writer's turn
+                        raise
                 return result
             except Exception as exc:
                 session.rollback()

@@ -24,8 +24,8 @@ def _viewer_id() -> int | None:
     return current_user.id if current_user.is_authenticated else None
 
 
-def _page_or_404(auction_id: int) -> auctions_read.AuctionPage:
-    page = auctions_read.auction_page(auction_id, _viewer_id())
+def _page_or_404(auction_id: int, full: bool = True) -> auctions_read.AuctionPage:
+    page = auctions_read.auction_page(auction_id, _viewer_id(), full=full)
     if page is None:
         abort(404)
     return page
@@ -47,10 +47,14 @@ def _parse_stars(value: str | None) -> int | None:
 
 
 def _bid_response(auction_id: int, form: dict, error: str | None = None, funds: bool = False, message: str | None = None):
-    """The bid form again: the fragment (plus fresh price and history) for htmx, else the full page."""
-    page = _page_or_404(auction_id)
+    """The bid form again: the fragment (plus the fresh price panel) for htmx, else the full page.
+
+    The bid history reaches every open page, this one included, through the live stream.
+    """
+    htmx = is_htmx()
+    page = _page_or_404(auction_id, full=not htmx)
     context = {"page": page, "form": form, "error": error, "funds_link": funds, "message": message}
-    if is_htmx():
+    if htmx:
         return render_template("auctions/_bid_response.html", **context)
     status = 200 if error is None else (402 if funds else 422)
     return render_template("auctions/show.html", **context), status

@@ -1,0 +1,359 @@
+"""Benchmark: concurrent bidders on a few hot auctions through the real server, against /healthz.
+
+    .venv/bin/python bench/bids.py --bidders 32 [--database-url URL] [--seconds 10]
+
+Starts `python wsgi.py` (uvicorn: Flask through a2wsgi, the live stream, the scheduler) on a
+fresh database, signs every bidder in through /dev-login (session cookie + CSRF token, the
+same as a browser), then measures in the same run:
+
+1. baseline: the same number of clients calling the trivial GET /healthz as fast as they can;
+2. bids: each bidder posts htmx bids (full stack: session, CSRF, the bid transaction with
+   its ledger hold, the rendered fragment) at the minimum next bid it last saw, on a few
+   hot English auctions.
+
+Afterwards it checks the books: the ledger invariants, one leader per auction holding
+exactly its maximum, and every accepted bid recorded. Prints a table and, as its last
+line, one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import multiprocessing
+import os
+import random
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+MIN_NEXT = re.compile(r"data-min-next>([^<]*)<")
+OWN_MAX = re.compile(r'class="form-note">[^<]*?: ([^<]*)</p>')
+TOKEN = re.compile(r"hx-headers='\{\"X-CSRFToken\": \"([^\"]+)\"\}'")
+STARS_EACH = 10**9
+
+
+# --- set-up --------------------------------------------------------------------------
+
+
+def fresh_database(url: str | None) -> tuple[str, callable]:
+    """A database URL to use and a clean-up function: a new SQLite file or a new PostgreSQL schema."""
+    if not url or url.startswith("sqlite"):
+        folder = tempfile.mkdtemp(prefix="bench-bids-")
+        return f"sqlite:///{folder}/bench.db", lambda: None
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{secrets.token_hex(4)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in url else "?"
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    return f"{url}{separator}options=-csearch_path%3D{schema}", drop
+
+
+def server_env(database_url: str, port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY=secrets.token_hex(32),
+        DEV_LOGIN="1",
+        BOT_MODE="off",
+        TELEGRAM_BOT_TOKEN="",
+        BROKER_URL="",
+        PORT=str(port),
+        BASE_URL=f"http://127.0.0.1:{port}",
+    )
+    return env
+
+
+def seed(database_url: str, bidders: int, auctions: int) -> tuple[list[int], list[int]]:
+    """Create the schema, the bidders (demo users with plenty of Stars) and the hot auctions."""
+    from datetime import timedelta
+
+    from PIL import Image
+
+    from auction import create_app
+    from auction.extensions import db
+    from auction.services import ledger, listings
+    from auction.services.users import TelegramProfile, upsert_telegram_user
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x" * 40, "BOT_MODE": "off", "DEV_LOGIN": True})
+    with app.app_context():
+        db.create_all()
+        users = []
+        for i in range(bidders + 1):
+            user = upsert_telegram_user(TelegramProfile(telegram_id=900_000_000 + i, first_name=f"Bidder{i}", last_name=None, username=None, language_code="en"))
+            user.is_demo = True
+            db.session.commit()
+            users.append(user.id)
+        seller, bidder_ids = users[0], users[1:]
+        for user_id in bidder_ids:
+            ledger.credit_sandbox(user_id, STARS_EACH)
+        photo = io.BytesIO()
+        Image.new("RGB", (32, 32), (10, 120, 200)).save(photo, "PNG")
+        auction_ids = [
+            listings.create_listing(
+                seller,
+                listings.ListingDraft(title=f"Hot item {n}", description="Benchmark", start_price=10, duration=timedelta(days=1), photos=[photo.getvalue()]),
+            )
+            for n in range(auctions)
+        ]
+        db.session.remove()
+        db.engine.dispose()
+    return bidder_ids, auction_ids
+
+
+def start_server(database_url: str) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "wsgi.py")],
+        cwd=ROOT,
+        env=server_env(database_url, port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
+                return process, base_url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the server did not start within 30 s")
+
+
+# --- clients (in worker processes) ---------------------------------------------------------
+
+
+def sign_in(base_url: str, user_id: int) -> tuple[httpx.Client, str]:
+    client = httpx.Client(base_url=base_url, timeout=30)
+    token = TOKEN.search(client.get("/dev-login").text).group(1)
+    response = client.post("/dev-login", data={"user_id": user_id, "csrf_token": token})
+    if response.status_code not in (302, 303):
+        raise RuntimeError(f"sign-in failed for user {user_id}: {response.status_code}")
+    token = TOKEN.search(client.get("/").text).group(1)  # the signed-in session's token
+    return client, token
+
+
+def stars_value(text: str) -> int:
+    return int(re.sub(r"\D", "", text) or 0)
+
+
+def worker(args: tuple) -> dict:
+    """Run one process's share of clients for one phase; returns counts and latencies."""
+    phase, base_url, user_ids, auction_ids, start_at, seconds, seed_value = args
+    results = {"requests": 0, "accepted": 0, "refused": 0, "errors": 0, "latencies": [], "accepted_by_auction": {}}
+    lock = threading.Lock()
+    sessions = []
+    if phase == "bids":
+        sessions = [sign_in(base_url, user_id) for user_id in user_ids]
+    else:
+        sessions = [(httpx.Client(base_url=base_url, timeout=30), "") for _ in user_ids]
+
+    def run(client: httpx.Client, token: str, rng: random.Random) -> None:
+        known_min = dict.fromkeys(auction_ids, 10)
+        own_max = dict.fromkeys(auction_ids, 0)  # our proxy maximum where we lead
+        local = {"requests": 0, "accepted": 0, "refused": 0, "errors": 0, "latencies": [], "by_auction": {}}
+        while time.time() < start_at:
+            time.sleep(0.005)
+        end = start_at + seconds
+        while time.time() < end:
+            began = time.perf_counter()
+            try:
+                if phase == "baseline":
+                    ok = client.get("/healthz").status_code == 200
+                    local["requests"] += 1
+                    local["errors"] += not ok
+                else:
+                    # Like a person: bid on an auction we do not lead, a little above the minimum.
+                    trailing = [a for a in auction_ids if not own_max[a]] or auction_ids
+                    auction_id = rng.choice(trailing)
+                    amount = max(known_min[auction_id], own_max[auction_id] + 1) + rng.randint(0, 300)
+                    response = client.post(
+                        f"/auctions/{auction_id}/bids",
+                        data={"amount": str(amount)},
+                        headers={"HX-Request": "true", "X-CSRFToken": token},
+                    )
+                    local["requests"] += 1
+                    body = response.text
+                    if response.status_code != 200:
+                        local["errors"] += 1
+                    elif 'id="bid-error"' in body:
+                        local["refused"] += 1
+                        if os.environ.get("BENCH_DEBUG"):
+                            print(amount, re.search(r'id="bid-error"[^>]*>([^<]*)', body).group(1), flush=True)
+                    else:
+                        local["accepted"] += 1
+                        local["by_auction"][auction_id] = local["by_auction"].get(auction_id, 0) + 1
+                    leading = OWN_MAX.search(body)
+                    own_max[auction_id] = stars_value(leading.group(1)) if leading else 0
+                    found = MIN_NEXT.search(body)
+                    if found:
+                        known_min[auction_id] = max(known_min[auction_id], stars_value(found.group(1)))
+            except httpx.HTTPError:
+                local["errors"] += 1
+            local["latencies"].append((time.perf_counter() - began) * 1000)
+        with lock:
+            for key in ("requests", "accepted", "refused", "errors"):
+                results[key] += local[key]
+            results["latencies"].extend(local["latencies"])
+            for auction_id, count in local["by_auction"].items():
+                results["accepted_by_auction"][auction_id] = results["accepted_by_auction"].get(auction_id, 0) + count
+
+    threads = [
+        threading.Thread(target=run, args=(client, token, random.Random(seed_value * 1000 + i)))
+        for i, (client, token) in enumerate(sessions)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for client, _ in sessions:
+        client.close()
+    return results
+
+
+def run_phase(phase: str, base_url: str, user_ids: list[int], auction_ids: list[int], seconds: float, processes: int) -> dict:
+    chunks = [user_ids[i::processes] for i in range(processes)]
+    start_at = time.time() + 3 + len(user_ids) * (0.05 if phase == "bids" else 0)  # time for every sign-in
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(processes) as pool:
+        parts = pool.map(worker, [(phase, base_url, chunk, auction_ids, start_at, seconds, n) for n, chunk in enumerate(chunks) if chunk])
+    total = {"requests": 0, "accepted": 0, "refused": 0, "errors": 0, "latencies": [], "accepted_by_auction": {}}
+    for part in parts:
+        for key in ("requests", "accepted", "refused", "errors"):
+            total[key] += part[key]
+        total["latencies"].extend(part["latencies"])
+        for auction_id, count in part["accepted_by_auction"].items():
+            total["accepted_by_auction"][auction_id] = total["accepted_by_auction"].get(auction_id, 0) + count
+    return total
+
+
+# --- the books afterwards ------------------------------------------------------------------
+
+
+def violations(database_url: str, auction_ids: list[int], accepted_by_auction: dict) -> list[str]:
+    from sqlalchemy import func, select
+
+    from auction import create_app
+    from auction.extensions import db
+    from auction.models import Auction, Bid, Hold
+    from auction.services import bidding
+    from auction.services.ledger import check_invariants
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x" * 40, "BOT_MODE": "off", "DEV_LOGIN": True})
+    problems: list[str] = []
+    with app.app_context():
+        problems += check_invariants()
+        for auction_id in auction_ids:
+            auction = db.session.get(Auction, auction_id)
+            holds = dict(db.session.execute(select(Hold.user_id, Hold.amount).where(Hold.auction_id == auction_id, Hold.status == "active")).all())
+            expected = {auction.leading_bidder_id: bidding.leader_max(auction)} if auction.leading_bidder_id else {}
+            if holds != expected:
+                problems.append(f"auction {auction_id}: active holds {holds} != leader's maximum {expected}")
+            recorded = db.session.scalar(select(func.count()).where(Bid.auction_id == auction_id, Bid.is_automatic.is_(False)))
+            if recorded != accepted_by_auction.get(auction_id, 0):
+                problems.append(f"auction {auction_id}: {recorded} bids recorded, {accepted_by_auction.get(auction_id, 0)} accepted")
+        db.session.remove()
+        db.engine.dispose()
+    return problems
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bidders", type=int, default=32)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--auctions", type=int, default=4)
+    parser.add_argument("--processes", type=int, default=4, help="client processes (threads share the bidders)")
+    options = parser.parse_args()
+
+    database_url, cleanup = fresh_database(options.database_url)
+    kind = "postgresql" if database_url.startswith("postgresql") else "sqlite"
+    server = None
+    try:
+        bidder_ids, auction_ids = seed(database_url, options.bidders, options.auctions)
+        server, base_url = start_server(database_url)
+        processes = max(1, min(options.processes, options.bidders))
+        baseline = run_phase("baseline", base_url, bidder_ids, auction_ids, options.seconds, processes)
+        bids = run_phase("bids", base_url, bidder_ids, auction_ids, options.seconds, processes)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+    problems = violations(database_url, auction_ids, bids["accepted_by_auction"])
+    cleanup()
+
+    baseline_rps = baseline["requests"] / options.seconds
+    accepted_per_s = bids["accepted"] / options.seconds
+    summary = {
+        "bidders": options.bidders,
+        "seconds": options.seconds,
+        "auctions": options.auctions,
+        "accepted_bids_per_s": round(accepted_per_s, 1),
+        "bid_requests_per_s": round(bids["requests"] / options.seconds, 1),
+        "refused_bids": bids["refused"],
+        "errors": bids["errors"] + baseline["errors"],
+        "baseline_rps": round(baseline_rps, 1),
+        "ratio": round(accepted_per_s / baseline_rps, 3) if baseline_rps else 0.0,
+        "p50_ms": round(percentile(bids["latencies"], 50), 1),
+        "p99_ms": round(percentile(bids["latencies"], 99), 1),
+        "baseline_p50_ms": round(percentile(baseline["latencies"], 50), 1),
+        "baseline_p99_ms": round(percentile(baseline["latencies"], 99), 1),
+        "invariant_violations": len(problems),
+        "database": kind,
+        "database_url": redact(options.database_url) if options.database_url else "fresh SQLite file",
+    }
+    print(f"{'':24}{'baseline /healthz':>20}{'bids':>14}")
+    print(f"{'requests/s':24}{baseline_rps:>20.1f}{bids['requests'] / options.seconds:>14.1f}")
+    print(f"{'accepted bids/s':24}{'':>20}{accepted_per_s:>14.1f}")
+    print(f"{'refused (too low)':24}{'':>20}{bids['refused']:>14}")
+    print(f"{'errors':24}{baseline['errors']:>20}{bids['errors']:>14}")
+    print(f"{'p50 ms':24}{summary['baseline_p50_ms']:>20}{summary['p50_ms']:>14}")
+    print(f"{'p99 ms':24}{summary['baseline_p99_ms']:>20}{summary['p99_ms']:>14}")
+    print(f"ratio accepted/baseline: {summary['ratio']}   invariant violations: {len(problems)}   database: {kind}")
+    for problem in problems[:20]:
+        print("  !", problem)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
