@@ -176,6 +176,15 @@ def test_replayed_login_data_is_refused_and_changes_nothing(app, client):
     assert user_count(app) == 1
 
 
+def test_replay_by_the_signed_in_user_is_refused_too(app, client):
+    # The refusal is raised right after a failed INSERT; building its message must not
+    # touch the database (the locale lookup reads the signed-in user).
+    data = signed_login()
+    assert client.get("/login/telegram", query_string=data).status_code == 302
+    assert_refused(client.get("/login/telegram", query_string=data), "already used")
+    assert nav_user_name(client) == "Ivan Petrov"
+
+
 def test_replay_with_an_uppercase_hash_is_still_a_replay(app, client):
     data = signed_login()
     assert client.get("/login/telegram", query_string=data).status_code == 302
@@ -220,9 +229,10 @@ NEXT_CASES = [
 
 
 def test_next_only_redirects_inside_the_site(client):
+    now = int(time.time())
     for seconds_ago, (next_value, location) in enumerate(NEXT_CASES):
         # Each sign-in is fresh login data: a repeated hash would be refused as a replay.
-        query = {**signed_login(auth_date=int(time.time()) - seconds_ago), "next": next_value}
+        query = {**signed_login(auth_date=now - seconds_ago), "next": next_value}
         response = client.get("/login/telegram", query_string=query)
         assert response.status_code == 302, next_value
         assert response.headers["Location"] == location, next_value

@@ -15,7 +15,9 @@ class ServiceError(Exception):
         self.params = params
         if message is not None:
             self.message = message
-        super().__init__(str(self.message))
+        # Keep the message lazy: translating here would pick the locale, which may read the
+        # signed-in user from a session that a failed statement has just left unusable.
+        super().__init__(self.message)
 
     def __str__(self) -> str:
         text = str(self.message)
