@@ -64,6 +64,7 @@ class Runtime:
         broker = self.app.extensions["broker"]
         await broker.start()
         log.info("broker: %s, %d events kept per channel", broker.describe(), broker.replay_size)
+        self.stream.start()
         log.info(
             "live stream: GET /events, heartbeat %d s, up to %d channels per page and %s streams per client",
             config["LIVE_HEARTBEAT_SECONDS"],

@@ -245,3 +245,26 @@ def test_fragments_are_rendered_once_per_event_and_language(app, make_user, live
     finally:
         for stream in english + russian:
             stream.close()
+
+
+def test_fragments_render_outside_the_transaction_that_published_them(app, make_user, live_server, monkeypatch):
+    """The committing thread's transaction markers must not follow the event into the renderer.
+
+    When they did, every render began with BEGIN IMMEDIATE and held SQLite's write lock, and
+    bids queued behind the renders until they timed out.
+    """
+    from auction.database import write_intent
+    from auction.services.transaction import _depth
+
+    seen = []
+
+    def listing_card(app, data, locale):
+        seen.append((write_intent.get(), _depth.get()))
+        return [("new-listing", f"<p>#{data['auction_id']}</p>")]
+
+    monkeypatch.setitem(renderers, "auction_created", listing_card)
+    with SSEClient(f"{live_server}/events?channels=listings") as stream:
+        wait_for(lambda: "connected" in stream.comments)
+        auction_id = make_auction(app, make_user("Sam"))
+        assert stream.next()["data"] == f"<p>#{auction_id}</p>"
+    assert seen == [(False, 0)]

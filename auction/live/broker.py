@@ -13,13 +13,14 @@ event loop the broker was started on.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import re
 import secrets
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 log = logging.getLogger("auction.live")
@@ -56,10 +57,11 @@ class Event:
 class Subscription:
     """What one live stream receives: events of its channels, in order per channel."""
 
-    __slots__ = ("channels", "pending", "closed", "overflowed", "heartbeat_due", "last_write", "_limit", "_waiter")
+    __slots__ = ("channels", "locale", "pending", "closed", "overflowed", "heartbeat_due", "last_write", "_limit", "_waiter")
 
-    def __init__(self, channels: Iterable[str], limit: int) -> None:
+    def __init__(self, channels: Iterable[str], limit: int, locale: str = "en") -> None:
         self.channels = tuple(channels)
+        self.locale = locale
         self.pending: deque[Event] = deque()
         self.closed = False
         self.overflowed = False
@@ -116,6 +118,8 @@ class Broker:
         self.epoch = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subscribers: dict[str, set[Subscription]] = {}
+        # The live stream sets this to prepare an event (render it) before its readers wake up.
+        self.dispatcher: Callable[[Event, list[Subscription]], None] | None = None
 
     # -- lifecycle (on the loop) ---------------------------------------------------------------
 
@@ -151,8 +155,8 @@ class Broker:
 
     # -- reading (on the loop) -------------------------------------------------------------------
 
-    def subscribe(self, channels: Iterable[str]) -> Subscription:
-        subscription = Subscription(channels, self.queue_limit)
+    def subscribe(self, channels: Iterable[str], locale: str = "en") -> Subscription:
+        subscription = Subscription(channels, self.queue_limit, locale)
         for channel in subscription.channels:
             self._subscribers.setdefault(channel, set()).add(subscription)
         return subscription
@@ -182,7 +186,13 @@ class Broker:
         raise NotImplementedError
 
     def _fan_out(self, event: Event) -> None:
-        for subscription in self._subscribers.get(event.channel, ()):
+        subscriptions = self._subscribers.get(event.channel)
+        if not subscriptions:
+            return
+        if self.dispatcher is not None:
+            self.dispatcher(event, list(subscriptions))
+            return
+        for subscription in subscriptions:
             subscription.push(event)
 
     @property
@@ -219,9 +229,11 @@ class MemoryBroker(Broker):
                 self._buffers.move_to_end(channel)
             buffer.append(event)
             loop = self._loop
-            # Scheduled under the lock so that the loop sees each channel's events in id order.
+            # Scheduled under the lock so that the loop sees each channel's events in id order;
+            # in a fresh context, not the committing thread's (its transaction markers would
+            # leak into every task and thread the fan-out starts).
             if loop is not None and not loop.is_closed():
-                loop.call_soon_threadsafe(self._fan_out, event)
+                loop.call_soon_threadsafe(self._fan_out, event, context=contextvars.Context())
         return event_id
 
     def current_ids(self, channels: Iterable[str]) -> dict[str, int]:

@@ -61,6 +61,7 @@ class LiveStream:
         self._open: set[Subscription] = set()
         self._rendered: OrderedDict[tuple[str, int, str], asyncio.Future] = OrderedDict()
         self._ticker: asyncio.Task | None = None
+        self._dispatching: dict[str, asyncio.Task] = {}
 
     @property
     def broker(self) -> Broker:
@@ -70,12 +71,20 @@ class LiveStream:
     def open_streams(self) -> int:
         return len(self._open)
 
+    def start(self) -> None:
+        """Begin serving (on the loop, after the broker started): heartbeats and rendering before fan-out."""
+        self.closing = False
+        self.broker.dispatcher = self._dispatch
+        self._ticker = asyncio.get_running_loop().create_task(self._heartbeats(), name="live-heartbeats")
+
     def close_all(self) -> None:
         """End every stream now (shutdown); new ones are refused from here on."""
         self.closing = True
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
+        if self.broker.dispatcher == self._dispatch:
+            self.broker.dispatcher = None
         for subscription in list(self._open):
             subscription.close()
 
@@ -93,7 +102,7 @@ class LiveStream:
         if scope["method"] != "GET":
             await self._refuse(send, 405, "The live stream only answers GET.")
             return
-        if self.closing or not self.broker.running:
+        if self.closing or self._ticker is None:
             await self._refuse(send, 503, "The server is restarting; the page reconnects by itself.")
             return
         query = parse_qs(scope["query_string"].decode("latin-1"))
@@ -110,8 +119,6 @@ class LiveStream:
             await self._refuse(send, 429, f"Too many live connections from one address (at most {self.max_per_client}).")
             return
         self._per_client[client] = self._per_client.get(client, 0) + 1
-        if self._ticker is None:
-            self._ticker = asyncio.create_task(self._heartbeats(), name="live-heartbeats")
         try:
             await self._serve(scope, receive, send, asked, query)
         finally:
@@ -137,7 +144,7 @@ class LiveStream:
             return
 
         broker = self.broker
-        subscription = broker.subscribe(channels)
+        subscription = broker.subscribe(channels, locale)
         self._open.add(subscription)
         watcher = asyncio.create_task(self._watch_disconnect(receive, subscription))
         try:
@@ -193,6 +200,48 @@ class LiveStream:
                 positions[channel] = seen if seen <= head else 0
         return positions
 
+    def _dispatch(self, event: Event, subscriptions: list[Subscription]) -> None:
+        """Render an event once per language its readers use, then wake them (on the loop).
+
+        Readers woken before the fragments exist would each wait for the render and wake twice;
+        with thousands of readers that doubles the cost of every event.
+        """
+        renders = [self._render_once(event, locale) for locale in {s.locale for s in subscriptions}]
+        previous = self._dispatching.get(event.channel)
+        if previous is None and all(future.done() for future in renders):
+            for subscription in subscriptions:
+                subscription.push(event)
+            return
+        task = asyncio.ensure_future(self._dispatch_later(event, subscriptions, renders, previous))
+        self._dispatching[event.channel] = task
+        task.add_done_callback(self._dispatched)
+
+    def _dispatched(self, task: asyncio.Task) -> None:
+        for channel, latest in list(self._dispatching.items()):
+            if latest is task:
+                del self._dispatching[channel]
+
+    async def _dispatch_later(self, event, subscriptions, renders, previous) -> None:
+        await asyncio.wait(renders)
+        if previous is not None:
+            await asyncio.wait([previous])  # a channel's events reach its readers in id order
+        for subscription in subscriptions:
+            subscription.push(event)
+
+    def _render_once(self, event: Event, locale: str) -> asyncio.Future:
+        key = (event.channel, event.id, locale)
+        future = self._rendered.get(key)
+        if future is None:
+            if event.name in renderers:
+                future = asyncio.ensure_future(self._render(event, locale))
+            else:
+                future = asyncio.get_running_loop().create_future()
+                future.set_result(sse_message(event.name, json.dumps(event.data, separators=(",", ":"), ensure_ascii=False)))
+            self._rendered[key] = future
+            if len(self._rendered) > RENDER_CACHE_SIZE:
+                self._rendered.popitem(last=False)
+        return future
+
     async def _write(self, send, events: list[Event], positions: dict[str, int], locale: str) -> None:
         chunks: list[bytes] = []
         for event in events:
@@ -206,11 +255,7 @@ class LiveStream:
                     chunks.append(await self._message(earlier, locale))
                     positions[earlier.channel] = earlier.id
                     chunks.append(f"id: {self.broker.position(positions)}\n\n".encode())
-            cached = self._rendered.get((event.channel, event.id, locale))
-            if cached is not None and cached.done():
-                chunks.append(cached.result())  # the common case: another stream rendered it already
-            else:
-                chunks.append(await self._message(event, locale))
+            chunks.append(await self._message(event, locale))
             positions[event.channel] = event.id
             chunks.append(f"id: {self.broker.position(positions)}\n\n".encode())
         if chunks:
@@ -218,18 +263,10 @@ class LiveStream:
 
     async def _message(self, event: Event, locale: str) -> bytes:
         """The event's `event:`/`data:` lines, made once per event and language for all connections."""
-        key = (event.channel, event.id, locale)
-        future = self._rendered.get(key)
-        if future is None:
-            future = asyncio.ensure_future(self._render(event, locale))
-            self._rendered[key] = future
-            if len(self._rendered) > RENDER_CACHE_SIZE:
-                self._rendered.popitem(last=False)
-        return await asyncio.shield(future)
+        future = self._render_once(event, locale)
+        return future.result() if future.done() else await asyncio.shield(future)
 
     async def _render(self, event: Event, locale: str) -> bytes:
-        if event.name not in renderers:
-            return sse_message(event.name, json.dumps(event.data, separators=(",", ":"), ensure_ascii=False))
         try:
             fragments = await asyncio.to_thread(render_event, self.app, event.name, event.data, locale)
         except Exception:
