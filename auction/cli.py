@@ -10,7 +10,7 @@ def register(app: Flask) -> None:
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Only seed when the database has no users yet.")
     def seed_demo_command(if_empty: bool) -> None:
-        """Create demo users, categories and live auctions."""
+        """Create demo users (with sandbox Stars), categories, live auctions and bids."""
         from auction.services import demo
 
         if if_empty and not demo.database_is_empty():
@@ -19,7 +19,7 @@ def register(app: Flask) -> None:
         created = demo.seed_demo()
         click.echo(
             f"Demo data: {created['users']} users, {created['categories']} categories, "
-            f"{created['auctions']} live auctions."
+            f"{created['auctions']} live auctions, {created['bids']} bids."
         )
 
     @app.cli.group("ledger")

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from auction.extensions import db
 from auction.models import Category, User
+from auction.services.bidding import place_bid
+from auction.services.ledger import credit_sandbox
 from auction.services.listings import ListingDraft, create_listing
 from auction.services.transaction import atomic
 from auction.services.users import TelegramProfile, upsert_telegram_user
@@ -42,6 +44,10 @@ ITEMS = [
     ("Wool scarf", "Hand-knitted, merino wool, deep green.", "fashion", 25),
     ("Chess set in oak", "Hand-carved pieces and a folding board.", "collectibles", 150),
 ]
+
+DEMO_STARS = 5_000
+# (item index, bidder index, maximum bid): a few live bidding wars for the demo.
+DEMO_BIDS = [(0, 1, 150), (0, 2, 180), (2, 0, 300), (2, 3, 320), (2, 0, 400), (4, 1, 350), (7, 2, 160)]
 
 PALETTE = [(42, 125, 225), (245, 179, 1), (31, 157, 85), (214, 69, 69), (120, 80, 200), (20, 150, 160)]
 
@@ -89,12 +95,15 @@ def _create_demo_user(profile: TelegramProfile, admin: bool) -> int:
 
 
 def seed_demo() -> dict[str, int]:
-    """Create demo users, categories and live auctions; returns what was created."""
+    """Create demo users with sandbox Stars, categories, live auctions and a few bids."""
     categories = _create_categories()
     user_ids = [_create_demo_user(p, admin=p.username == "admin_demo") for p in DEMO_USERS]
+    for user_id in user_ids:
+        credit_sandbox(user_id, DEMO_STARS)
     sellers = user_ids[:4]
+    auction_ids = []
     for index, (title, description, slug, price) in enumerate(ITEMS):
-        create_listing(
+        auction_id = create_listing(
             sellers[index % len(sellers)],
             ListingDraft(
                 title=title,
@@ -105,4 +114,7 @@ def seed_demo() -> dict[str, int]:
                 photos=[demo_photo(title, index)],
             ),
         )
-    return {"users": len(user_ids), "categories": len(categories), "auctions": len(ITEMS)}
+        auction_ids.append(auction_id)
+    for item, bidder, maximum in DEMO_BIDS:
+        place_bid(auction_ids[item], user_ids[bidder], maximum, source="web")
+    return {"users": len(user_ids), "categories": len(categories), "auctions": len(ITEMS), "bids": len(DEMO_BIDS)}
