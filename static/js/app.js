@@ -17,4 +17,12 @@
   }
   document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 1000); });
   document.addEventListener("htmx:afterSettle", tick);
+  // A boosted link or form expects a whole page, so show the error page (400 CSRF, 403,
+  // 404, 413, 500) instead of htmx's default of silently dropping 4xx/5xx responses.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    if (evt.detail.boosted && evt.detail.xhr.status >= 400) {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  });
 })();

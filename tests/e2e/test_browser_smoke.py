@@ -142,3 +142,20 @@ def test_home_page_screenshots(browser, demo_site):
         page.screenshot(path=f"/tmp/home-{width}-signed-in.png")
         assert problems == []
         context.close()
+
+
+def test_error_pages_show_up_after_a_boosted_click(browser, demo_site):
+    """htmx ignores 4xx/5xx responses by default; a boosted click must still show the error page."""
+    context, page, problems = open_page(browser, demo_site, 1280)
+    page.goto(demo_site + "/dev-login")
+    page.get_by_role("button", name="Alice Smirnova").click()
+    page.locator(".nav-user .user-name").wait_for()
+
+    # The session expires in another tab: the CSRF token on this page is no longer valid.
+    context.clear_cookies()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Bad request").wait_for()
+    assert "Your form expired or came from another site" in page.locator(".error-page").inner_text()
+    problems[:] = [p for p in problems if "400" not in p]  # the browser logs the failed request itself
+    assert problems == []
+    context.close()
