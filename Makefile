@@ -35,7 +35,8 @@ test: setup lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
-	$(BIN)/python bench/sse_fanout.py --watchers 2000
+	$(BIN)/python bench/sse_fanout.py --watchers 2000 --events 100 --rate 2
+	$(BIN)/python bench/sse_fanout.py --watchers 10000 --events 10 --rate 1
 
 translations: $(VENV)/.installed
 	# --ignore-dirs replaces Babel's legacy rule that silently skips _partials/.
