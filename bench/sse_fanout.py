@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """SSE fan-out: N pages watch one auction while real bids arrive at a steady rate.
 
-    .venv/bin/python bench/sse_fanout.py --watchers 2000 [--events 100] [--rate 10]
+    .venv/bin/python bench/sse_fanout.py --watchers 2000 [--events 100] [--rate 2]
     .venv/bin/python bench/sse_fanout.py --watchers 10000 --events 10 --rate 2
 
 It prepares a fresh database (default: a new SQLite file; --database-url for another),
@@ -377,7 +377,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--watchers", type=int, default=2000)
     parser.add_argument("--events", type=int, default=100)
-    parser.add_argument("--rate", type=float, default=10.0, help="bids per second")
+    parser.add_argument("--rate", type=float, default=2.0, help="bids per second (a very busy auction)")
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
     parser.add_argument("--broker-url", default="", help="default: the in-process broker; redis://... for Redis")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds to wait for the last deliveries")

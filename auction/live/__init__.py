@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from urllib.parse import urlencode
 
@@ -11,6 +12,8 @@ from flask_login import current_user
 from auction.live.broker import CHANNEL, Broker, Event, create_broker
 from auction.live.renderers import renderers, renders
 from auction.services.transaction import add_event_sink
+
+log = logging.getLogger("auction.live")
 
 __all__ = ["CHANNEL", "Broker", "Event", "init_app", "live_url", "renderers", "renders"]
 
@@ -37,7 +40,11 @@ def live_url(channels: Iterable[str] | str = ()) -> str | None:
     if not wanted:
         return None
     broker: Broker = current_app.extensions["broker"]
-    params = {"channels": ",".join(wanted), "since": broker.position(broker.current_ids(wanted))}
+    params = {"channels": ",".join(wanted)}
+    try:
+        params["since"] = broker.position(broker.current_ids(wanted))
+    except Exception:  # Redis unreachable: the page still renders, its stream starts from "now"
+        log.warning("live: could not read the channels' positions", exc_info=True)
     return "/events?" + urlencode(params, safe=":,~=")
 
 

@@ -306,7 +306,11 @@ class RedisBroker(Broker):
         self.epoch = await self._async.get(key)
         self._connected = asyncio.Event()
         self._listener = asyncio.create_task(self._listen(), name="broker-redis-listener")
-        await asyncio.wait_for(self._connected.wait(), timeout=10)
+        try:
+            await asyncio.wait_for(self._connected.wait(), timeout=10)
+        except TimeoutError:
+            await self.close()
+            raise RuntimeError(f"broker: {self.describe()} did not answer within 10 s (BROKER_URL)") from None
 
     async def close(self) -> None:
         if self._listener is not None:
