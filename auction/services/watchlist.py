@@ -1,0 +1,76 @@
+"""Watchlists: the auctions a user follows (the page shows how many people watch each one)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from auction.extensions import db
+from auction.models import Auction, WatchlistEntry, utcnow
+from auction.services.errors import NotFound, ServiceError
+from auction.services.transaction import atomic
+
+OPEN_STATUSES = ("scheduled", "live")
+
+
+class AuctionOver(ServiceError):
+    message = _l("This auction is over; there is nothing left to watch.")
+    status = 409
+
+
+@atomic
+def watch(user_id: int, auction_id: int) -> bool:
+    """Follow an open auction; True when it was not on the user's watchlist before."""
+    auction = db.session.get(Auction, auction_id)
+    if auction is None:
+        raise NotFound()
+    if auction.status not in OPEN_STATUSES or auction.ends_at <= utcnow():
+        raise AuctionOver()
+    if is_watching(user_id, auction_id):
+        return False
+    try:
+        # Two presses at once on PostgreSQL: the unique constraint refuses the second
+        # insert; the savepoint keeps the rest of the transaction usable.
+        with db.session.begin_nested():
+            db.session.add(WatchlistEntry(user_id=user_id, auction_id=auction_id))
+    except IntegrityError:
+        return False
+    return True
+
+
+@atomic
+def unwatch(user_id: int, auction_id: int) -> bool:
+    """Stop following an auction; True when it was on the watchlist."""
+    removed = db.session.execute(
+        delete(WatchlistEntry).where(WatchlistEntry.user_id == user_id, WatchlistEntry.auction_id == auction_id)
+    )
+    return removed.rowcount > 0
+
+
+def is_watching(user_id: int | None, auction_id: int) -> bool:
+    if user_id is None:
+        return False
+    found = db.session.scalar(
+        select(WatchlistEntry.id).where(WatchlistEntry.user_id == user_id, WatchlistEntry.auction_id == auction_id)
+    )
+    return found is not None
+
+
+def watchers_count(auction_id: int) -> int:
+    return db.session.scalar(select(func.count(WatchlistEntry.id)).where(WatchlistEntry.auction_id == auction_id)) or 0
+
+
+def watched_auctions(user_id: int, include_closed: bool = False) -> list[Auction]:
+    """The user's watchlist, the auctions ending soonest first."""
+    query = (
+        select(Auction)
+        .join(WatchlistEntry, WatchlistEntry.auction_id == Auction.id)
+        .where(WatchlistEntry.user_id == user_id)
+        .options(selectinload(Auction.images))
+        .order_by(Auction.ends_at, Auction.id)
+    )
+    if not include_closed:
+        query = query.where(Auction.status.in_(OPEN_STATUSES), Auction.ends_at > utcnow())
+    return list(db.session.scalars(query))
