@@ -73,7 +73,8 @@ def test_deep_link_opens_the_auction_card_with_its_photo(bot_app, fake_telegram,
     assert "Chess set in oak" in card["caption"]
     assert "Current price: 150 ⭐" in card["caption"]
     assert "Ends in 3 hours" in card["caption"]
-    assert buttons(card) == [{"text": "Open the auction", "url": f"{SITE}/auctions/{auction_id}"}]
+    assert buttons(card)[0] == {"text": "Bid 150 ⭐", "callback_data": f"bid:{auction_id}:150"}
+    assert buttons(card)[-1] == {"text": "Open on the site", "url": f"{SITE}/auctions/{auction_id}"}
 
 
 def test_unknown_auction_and_unknown_parameter(bot_app, fake_telegram):

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest
 
 CAPTION_LIMIT = 1024
 
@@ -57,6 +58,27 @@ class Sender:
                 if fits:
                     return message
         return await self.bot.send_message(chat_id, text, parse_mode=parse_mode, reply_markup=markup)
+
+    async def edit(self, message: Message, payload: dict) -> None:
+        """Replace a sent message's text (or caption) and buttons with `payload`'s; its photo stays."""
+        parse_mode = payload.get("parse_mode")
+        text, markup = self._text_and_keyboard(payload, parse_mode)
+        chat_id, message_id = message.chat_id, message.message_id
+        try:
+            if message.photo and len(text) <= CAPTION_LIMIT:
+                await self.bot.edit_message_caption(
+                    chat_id=chat_id, message_id=message_id, caption=text, parse_mode=parse_mode, reply_markup=markup
+                )
+            elif message.photo:
+                await self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=markup)
+            else:
+                await self.bot.edit_message_text(
+                    text, chat_id=chat_id, message_id=message_id, parse_mode=parse_mode, reply_markup=markup
+                )
+        except BadRequest as error:
+            # Pressing a button twice renders the same card again; Telegram calls that an error.
+            if "not modified" not in error.message.lower():
+                raise
 
     def _text_and_keyboard(self, payload: dict, parse_mode: str | None) -> tuple[str, InlineKeyboardMarkup | None]:
         text = payload.get("text") or ""

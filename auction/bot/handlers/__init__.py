@@ -22,12 +22,14 @@ log = logging.getLogger("auction.bot")
 HANDLER_MODULES = (
     "auction.bot.handlers.start",
     "auction.bot.handlers.payments",
+    "auction.bot.handlers.auction_card",
 )
 
 MENU_COMMANDS = (
     ("start", _l("Open the auction house")),
     ("buy_stars", _l("Buy Telegram Stars for bidding")),
     ("status", _l("Your Stars, subscription and bids")),
+    ("watchlist", _l("Auctions you watch")),
     ("paysupport", _l("Help with payments and refunds")),
 )
 
