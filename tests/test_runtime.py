@@ -16,8 +16,8 @@ from sqlalchemy import update
 from auction.extensions import db
 from auction.models import Auction, utcnow
 from auction.runtime import bind
-from tests.servers import run_server
-from tests.test_live_stream import SSEClient, session_cookie, wait_for
+from tests.servers import SSEClient, run_server
+from tests.test_live_stream import session_cookie, wait_for
 from tests.wallet_helpers import make_auction
 
 
