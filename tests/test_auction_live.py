@@ -6,10 +6,11 @@ import json
 import time
 
 import httpx
-from bidding_helpers import give_stars, new_auction
 from bs4 import BeautifulSoup
-from servers import run_server
-from test_live_stream import SSEClient
+
+from tests.bidding_helpers import give_stars, new_auction
+from tests.servers import run_server
+from tests.test_live_stream import SSEClient
 
 
 def signed_in(base_url: str, user_id: int) -> httpx.Client:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from bidding_helpers import balances, give_stars, new_auction
-from conftest import csrf_token, page, sign_in
-from invariants import assert_ledger_clean
 
 from auction.extensions import db
 from auction.services import bidding
+from tests.bidding_helpers import balances, give_stars, new_auction
+from tests.conftest import csrf_token, page, sign_in
+from tests.invariants import assert_ledger_clean
 
 HX = {"HX-Request": "true"}
 

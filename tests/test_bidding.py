@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from bidding_helpers import active_holds, auction_row, balances, bid_rows, end_now, give_stars, new_auction
-from invariants import assert_ledger_clean
 
 from auction.extensions import db
 from auction.models import Auction, utcnow
 from auction.services import bidding
 from auction.services.errors import Forbidden
 from auction.services.ledger import InsufficientFunds
+from tests.bidding_helpers import active_holds, auction_row, balances, bid_rows, end_now, give_stars, new_auction
+from tests.invariants import assert_ledger_clean
 
 
 @pytest.fixture

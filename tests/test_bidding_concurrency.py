@@ -6,14 +6,14 @@ import random
 import threading
 from datetime import timedelta
 
-from bidding_helpers import give_stars, new_auction
-from invariants import assert_ledger_clean
 from sqlalchemy import func, select
 
 from auction.extensions import db
 from auction.models import Auction, Bid, Hold, utcnow
 from auction.services import bidding
 from auction.services.errors import ServiceError
+from tests.bidding_helpers import give_stars, new_auction
+from tests.invariants import assert_ledger_clean
 
 THREADS = 24
 BIDS_PER_THREAD = 8

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import io
 
-from bidding_helpers import give_stars, new_auction
-from conftest import csrf_token, page
 from PIL import Image
 
 from auction.extensions import db
 from auction.services import bidding
+from tests.bidding_helpers import give_stars, new_auction
+from tests.conftest import csrf_token, page
 
 
 def png_bytes(size=(64, 48)) -> bytes:

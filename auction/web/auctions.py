@@ -172,7 +172,9 @@ def live_fragments(auction_id: int) -> list[tuple[str, str]]:
 @renders("auction_opened")
 @renders("dutch_price")
 def render_auction_event(app, data: dict, locale: str) -> list[tuple[str, str]]:
-    return live_fragments(int(data["auction_id"]))
+    # A fresh app context means a fresh database session: the caller's may be mid-commit.
+    with app.app_context():
+        return live_fragments(int(data["auction_id"]))
 
 
 

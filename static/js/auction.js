@@ -1,6 +1,10 @@
-// Marks the viewer's own rows in bid history pushed live (the shared fragment cannot know who is looking).
+// Auction pages: mark the viewer's own rows in bid history pushed live (the shared fragment
+// cannot know who is looking) and show photo upload progress. Loaded from the page body, so
+// it also arrives with hx-boost navigation; the guard keeps one set of listeners.
 (function () {
   "use strict";
+  if (window.botAuctionPages) { window.botAuctionPages.markMine(); return; }
+
   function markMine() {
     document.querySelectorAll("[data-viewer-tag]").forEach(function (page) {
       var tag = page.dataset.viewerTag;
@@ -11,22 +15,24 @@
         badge.className = "badge you";
         badge.textContent = page.dataset.you || "you";
         var name = row.querySelector(".bidder");
-        if (name) { name.appendChild(document.createTextNode(" ")); name.appendChild(badge); }
+        if (name) { name.after(" ", badge); }
       });
     });
   }
-  document.addEventListener("DOMContentLoaded", markMine);
-  document.addEventListener("htmx:afterSettle", markMine);
-  document.addEventListener("htmx:sseMessage", markMine);
-})();
-// Upload progress for the listing form's photos (htmx reports XHR upload progress).
-(function () {
-  "use strict";
-  document.addEventListener("htmx:xhr:progress", function (event) {
+
+  function showProgress(event) {
     var form = event.target.closest ? event.target.closest("#listing-form") : null;
     var bar = form && form.querySelector(".upload-progress");
     if (!bar || !event.detail.lengthComputable) return;
     bar.hidden = false;
     bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
-  });
+  }
+
+  window.botAuctionPages = { markMine: markMine };
+  document.addEventListener("DOMContentLoaded", markMine);
+  document.addEventListener("htmx:afterSwap", markMine);
+  document.addEventListener("htmx:afterSettle", markMine);
+  document.addEventListener("htmx:sseMessage", markMine);
+  document.addEventListener("htmx:xhr:progress", showProgress);
+  markMine();
 })();
