@@ -403,3 +403,40 @@ def test_a_bid_from_the_bot_reaches_an_open_page_live(bot_app, fake_telegram, se
     price = BeautifulSoup(seen[f"auction-{auction_id}-price"], "html.parser")
     assert price.select_one("[data-price]").get_text(strip=True) == "10 ⭐"
     assert "1 bid" in price.get_text(" ", strip=True)
+
+
+def test_sealed_bids_from_the_bot_and_a_dutch_card_without_bid_buttons(bot_app, fake_telegram, seller):
+    sealed = new_auction(bot_app, seller, title="Sealed lot", kind="sealed_second", start_price=100)
+    dutch = new_auction(bot_app, seller, title="Dutch lot", kind="dutch", start_price=20,
+                        dutch_floor=5, dutch_step=1, dutch_interval_seconds=3600)
+    chen = fake_telegram.user("Chen", language_code="en")
+    with run_bot(bot_app):
+        card = open_card(fake_telegram, chen, sealed, method="sendMessage")
+        assert labels(card)[:2] == ["Bid 100 ⭐", "Bid 125 ⭐"]
+        give_stars(bot_app, user_id_of(bot_app, chen["id"]), 500)
+        answer, mark = press(fake_telegram, chen, f"bid:{sealed}:125")
+        reply = said(fake_telegram, chen, mark)
+        redrawn = fake_telegram.wait_for_call("editMessageText", to(chen), since=mark)
+        assert answer["text"] == "Sealed bid placed."
+        assert reply["text"] == "<b>Sealed lot</b>\nYour sealed bid of 125 ⭐ is in. Amounts stay hidden until the end."
+        assert "Your sealed bid: 125 ⭐." in redrawn["text"]
+        assert labels(redrawn)[:2] == ["Bid 126 ⭐", "Bid 151 ⭐"]  # a sealed bid can only go up
+
+        dutch_card = open_card(fake_telegram, chen, dutch, method="sendMessage")
+    assert "Price now: 20 ⭐" in dutch_card["text"]
+    assert "A Dutch auction is bought on the site at the price of the moment." in dutch_card["text"]
+    assert labels(dutch_card) == ["Watch", "Open on the site"]
+
+
+def test_a_press_answered_too_late_still_places_and_reports_the_bid(bot_app, fake_telegram, seller):
+    auction_id = new_auction(bot_app, seller, start_price=10)
+    chen = fake_telegram.user("Chen", language_code="en")
+    with run_bot(bot_app):
+        open_card(fake_telegram, chen, auction_id, method="sendMessage")
+        give_stars(bot_app, user_id_of(bot_app, chen["id"]), 100)
+        fake_telegram.fail_next("answerCallbackQuery", 400, description="Bad Request: query is too old and response timeout expired")
+        mark = fake_telegram.mark()
+        fake_telegram.inject_callback_query(chen, f"bid:{auction_id}:10")
+        reply = said(fake_telegram, chen, mark)
+    assert reply["text"].endswith("You are the highest bidder at 10 ⭐.")
+    assert [call.error_code for call in fake_telegram.attempts("answerCallbackQuery")] == [400]

@@ -51,7 +51,8 @@ def register(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(card_button, pattern=r"^(bid|bidask|watch|unwatch|card):"))
     application.add_handler(CommandHandler("cancel", cancel))
     application.add_handler(CommandHandler("watchlist", watchlist_command))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, amount_message))
+    # New messages only: editing an old message must not place a bid.
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, amount_message))
 
 
 # --- service side (runs in a worker thread inside an app context) ---------------------
@@ -359,17 +360,22 @@ async def _press(update: Update, context: ContextTypes.DEFAULT_TYPE, data: str) 
 async def card_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A press on a card button; the query is always answered, also when handling it fails."""
     query = update.callback_query
-    answered = False
+    outcome: Outcome | None = None
     try:
-        if update.effective_chat is None or update.effective_user is None:
-            return
-        outcome = await _press(update, context, query.data or "")
-        await query.answer(outcome.toast[:TOAST_LIMIT] or None, show_alert=outcome.alert)
-        answered = True
-        await _deliver(update, context, outcome, query.message)
+        if update.effective_chat is not None and update.effective_user is not None:
+            outcome = await _press(update, context, query.data or "")
     finally:
-        if not answered:
-            await query.answer()
+        try:
+            if outcome is not None:
+                await query.answer(outcome.toast[:TOAST_LIMIT] or None, show_alert=outcome.alert)
+            else:
+                await query.answer()
+        except TelegramError as error:
+            # Too late to answer (the press waited while the bot was down): the bid is placed
+            # all the same, and the reply below still tells the person.
+            log.info("bot: could not answer callback query %s: %s", query.id, error)
+    if outcome is not None:
+        await _deliver(update, context, outcome, query.message)
 
 
 async def amount_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
