@@ -209,14 +209,14 @@ def bid_from_bot(profile: TelegramProfile, auction_id: int, amount: int, typed: 
     try:
         result = place_bid(auction_id, user.id, amount, source="bot")
     except ServiceError as refused:
-        return _refusal(user, auction_id, amount, refused, typed)
+        return _refusal(user, auction_id, refused, typed)
     card = auction_card(auction_id, user.id)
     with speaking_to(user):
         text, toast = _accepted_text(card, result, amount)
         return Outcome(toast=toast, reply={"text": text, "parse_mode": "HTML"}, card=card_payload(card))
 
 
-def _refusal(user: User, auction_id: int, amount: int, refused: ServiceError, typed: bool) -> Outcome:
+def _refusal(user: User, auction_id: int, refused: ServiceError, typed: bool) -> Outcome:
     card = auction_card(auction_id, user.id)
     with speaking_to(user):
         fresh = card_payload(card) if card is not None else None
