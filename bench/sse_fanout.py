@@ -196,7 +196,7 @@ def signed_in_client(app, base_url: str, user_id: int):
     return client
 
 
-def start_server(port: int, database_url: str, secret: str, broker_url: str, log_path: Path) -> subprocess.Popen:
+def start_server(port: int, database_url: str, secret: str, broker_url: str, namespace: str, log_path: Path) -> subprocess.Popen:
     env = {
         **os.environ,
         "PORT": str(port),
@@ -206,6 +206,7 @@ def start_server(port: int, database_url: str, secret: str, broker_url: str, log
         "TELEGRAM_BOT_TOKEN": "",
         "BOT_MODE": "off",
         "BROKER_URL": broker_url,
+        "BROKER_NAMESPACE": namespace,
         "BASE_URL": f"http://127.0.0.1:{port}",
     }
     log = open(log_path, "w")  # noqa: SIM115  (kept open for the server's lifetime)
@@ -252,7 +253,8 @@ def run(args) -> dict:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = workdir / "server.log"
-    server = start_server(port, database_url, secret, args.broker_url, log_path)
+    namespace = f"bench-{secrets.token_hex(4)}"  # this run's own Redis keys, removed at the end
+    server = start_server(port, database_url, secret, args.broker_url, namespace, log_path)
     watchers = None
     try:
         wait_healthy(base_url, server, log_path)
@@ -309,6 +311,13 @@ def run(args) -> dict:
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait()
+        if args.broker_url:
+            import redis
+
+            client = redis.Redis.from_url(args.broker_url)
+            keys = list(client.scan_iter(f"{namespace}:*"))
+            if keys:
+                client.delete(*keys)
 
     latencies, upper, delivered = [], [], 0
     for event_id, (start, returned) in enumerate(sent, start=1):

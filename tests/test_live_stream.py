@@ -255,3 +255,24 @@ def test_a_browser_page_catches_up_after_the_server_restarts(app, make_user, tmp
                 expect(page.locator(f"#auction-{auction_id}-price [data-price]")).to_contain_text(expected, timeout=15000)
         finally:
             browser.close()
+
+
+def test_a_burst_of_pages_connecting_at_once_all_get_their_stream_on_redis(make_app, redis_namespace):
+    """150 pages opening at the same moment (a link shared in a big chat) must not exhaust Redis connections."""
+    import asyncio
+
+    app = make_app(BROKER_URL=REDIS_URL, BROKER_NAMESPACE=redis_namespace, LIVE_MAX_CONNECTIONS_PER_CLIENT=0)
+
+    async def open_page(port: int) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /events?channels=auction:1,listings HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        head = await asyncio.wait_for(reader.readuntil(b": connected"), timeout=20)
+        writer.close()
+        return head
+
+    async def burst(port: int) -> list[bytes]:
+        return await asyncio.gather(*(open_page(port) for _ in range(150)))
+
+    with run_server(app) as base_url:
+        heads = asyncio.run(burst(int(base_url.rsplit(":", 1)[1])))
+    assert all(head.startswith(b"HTTP/1.1 200") for head in heads)

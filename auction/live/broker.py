@@ -273,7 +273,8 @@ class RedisBroker(Broker):
 
         self.url = url
         self.namespace = namespace
-        self._sync = redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+        pool = redis.BlockingConnectionPool.from_url(url, decode_responses=True, max_connections=64, timeout=10)
+        self._sync = redis.Redis(connection_pool=pool)
         self._script = self._sync.register_script(PUBLISH_SCRIPT)
         self._async = None
         self._listener: asyncio.Task | None = None
@@ -300,7 +301,9 @@ class RedisBroker(Broker):
         import redis.asyncio
 
         await super().start()
-        self._async = redis.asyncio.Redis.from_url(self.url, decode_responses=True)
+        # Blocking: a burst of new streams waits for a free connection instead of failing.
+        pool = redis.asyncio.BlockingConnectionPool.from_url(self.url, decode_responses=True, max_connections=32, timeout=10)
+        self._async = redis.asyncio.Redis.from_pool(pool)
         key = f"{self.namespace}:epoch"
         await self._async.set(key, secrets.token_hex(4), nx=True)
         self.epoch = await self._async.get(key)
