@@ -440,3 +440,17 @@ def test_a_press_answered_too_late_still_places_and_reports_the_bid(bot_app, fak
         reply = said(fake_telegram, chen, mark)
     assert reply["text"].endswith("You are the highest bidder at 10 ⭐.")
     assert [call.error_code for call in fake_telegram.attempts("answerCallbackQuery")] == [400]
+
+
+def test_the_auction_page_links_to_its_card_in_the_bot(bot_app, make_app, fake_telegram, seller):
+    auction_id = new_auction(bot_app, seller, title="Pocket watch", start_price=10)
+    link = page(bot_app.test_client().get(f"/auctions/{auction_id}")).find("a", href=lambda h: h and "?start=" in h)
+    assert link["href"] == f"https://t.me/bot_auction_test_bot?start=auction_{auction_id}"
+    chen = fake_telegram.user("Chen", language_code="en")
+    with run_bot(bot_app):
+        card = open_card(fake_telegram, chen, auction_id, method="sendMessage")
+    assert card["text"].startswith("<b>Pocket watch</b>")
+
+    no_bot = make_app(TELEGRAM_BOT_USERNAME="")
+    html = page(no_bot.test_client().get(f"/auctions/{auction_id}"))
+    assert html.find("a", href=lambda h: h and "?start=" in h) is None
