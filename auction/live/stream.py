@@ -67,10 +67,6 @@ class LiveStream:
     def broker(self) -> Broker:
         return self.app.extensions["broker"]
 
-    @property
-    def open_streams(self) -> int:
-        return len(self._open)
-
     def start(self) -> None:
         """Begin serving (on the loop, after the broker started): heartbeats and rendering before fan-out."""
         self.closing = False
@@ -286,7 +282,11 @@ class LiveStream:
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")],
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"cache-control", b"no-store"),
+                    (b"x-content-type-options", b"nosniff"),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": message.encode() + b"\n"})
