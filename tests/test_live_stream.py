@@ -146,7 +146,7 @@ def test_limits_are_answered_with_clear_errors(make_app):
 def test_a_quiet_stream_sends_heartbeats(make_app):
     app = make_app(LIVE_HEARTBEAT_SECONDS=1)
     with run_server(app) as base_url, SSEClient(f"{base_url}/events?channels=listings") as stream:
-        wait_for(lambda: "heartbeat" in stream.comments, timeout=3)
+        wait_for(lambda: "heartbeat" in stream.comments, timeout=5)
 
 
 def test_fragments_are_rendered_once_per_event_and_language(app, make_user, live_server, monkeypatch):

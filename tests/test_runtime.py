@@ -74,7 +74,7 @@ def test_open_streams_do_not_hold_up_shutdown(app, make_user):
         for stream in streams:
             wait_for(lambda stream=stream: "connected" in stream.comments)
         started = time.monotonic()
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 5  # uvicorn would wait 10 s (its graceful timeout) for open streams
     for stream in streams:
         assert stream.next(timeout=1) is None  # the server ended the stream; the page will reconnect
         stream.close()
