@@ -311,6 +311,8 @@ def test_watch_and_unwatch_toggle_the_button_and_the_count_on_the_site(bot_app, 
         assert said(fake_telegram, chen, mark)["text"] == (
             "You watch no auctions yet. Press “Watch” on an auction card to follow it here."
         )
+    assert {"command": "watchlist", "description": "Auctions you watch"} in fake_telegram.commands["en"]
+    assert {"command": "watchlist", "description": "Аукционы, за которыми вы следите"} in fake_telegram.commands["ru"]
     with bot_app.app_context():
         assert watchlist.watchers_count(auction_id) == 0
 

@@ -29,8 +29,8 @@ MENU_COMMANDS = (
     ("start", _l("Open the auction house")),
     ("buy_stars", _l("Buy Telegram Stars for bidding")),
     ("status", _l("Your Stars, subscription and bids")),
-    ("watchlist", _l("Auctions you watch")),
     ("paysupport", _l("Help with payments and refunds")),
+    ("watchlist", _l("Auctions you watch")),
 )
 
 
