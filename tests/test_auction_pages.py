@@ -140,3 +140,44 @@ def test_buy_now_ends_the_auction(app, user_client, seller):
     assert "You bought it for 300 Stars" in text and "Sold for" in text
     assert balances(app, user_client.user_id) == (200, 0)
     assert_ledger_clean(app)
+
+
+def test_sealed_bids_are_revealed_after_the_end_and_cards_link_to_the_page(app, client, seller, make_user):
+    from tests.bidding_helpers import end_now
+
+    auction_id = new_auction(app, seller, kind="sealed_first", start_price=20, title="Tea set")
+    anna, boris = make_user("Anna"), make_user("Boris")
+    for user, amount in ((anna, 70), (boris, 90)):
+        give_stars(app, user, 500)
+        with app.app_context():
+            bidding.place_bid(auction_id, user, amount)
+            db.session.remove()
+    end_now(app, auction_id)
+    with app.app_context():
+        bidding.close_auction(auction_id)
+        db.session.remove()
+    doc = page(client.get(f"/auctions/{auction_id}"))
+    assert [r.select_one(".bid-amount").get_text(strip=True) for r in doc.select(".bid-row")] == ["90 ⭐", "70 ⭐"]
+    assert "Sold for" in doc.get_text() and "Winner: B***s" in doc.get_text()
+
+    live = new_auction(app, seller, title="Copper kettle")
+    card = page(client.get("/")).find("a", string="Copper kettle")
+    assert card["href"] == f"/auctions/{live}"
+
+
+def test_dutch_page_offers_the_current_price(app, user_client, seller):
+    from datetime import timedelta
+
+    from auction.models import utcnow
+
+    auction_id = new_auction(
+        app, seller, kind="dutch", start_price=500, dutch_floor=100, dutch_step=50, dutch_interval_seconds=60,
+        starts_at=utcnow() - timedelta(seconds=70),
+    )
+    give_stars(app, user_client.user_id, 1_000)
+    doc = page(user_client.get(f"/auctions/{auction_id}"))
+    assert "450" in doc.select_one("[data-price]").get_text() and doc.find("button", string="Buy at the current price")
+    token = csrf_token(user_client, f"/auctions/{auction_id}")
+    response = user_client.post(f"/auctions/{auction_id}/accept", data={"csrf_token": token}, follow_redirects=True)
+    assert "You bought it for 450 Stars" in page(response).get_text()
+    assert balances(app, user_client.user_id) == (550, 0)
