@@ -251,7 +251,8 @@ class LiveStream:
                     chunks.append(await self._message(earlier, locale))
                     positions[earlier.channel] = earlier.id
                     chunks.append(f"id: {self.broker.position(positions)}\n\n".encode())
-            chunks.append(await self._message(event, locale))
+            ready = self._render_once(event, locale)  # rendered before the wake-up, as a rule
+            chunks.append(ready.result() if ready.done() else await self._message(event, locale))
             positions[event.channel] = event.id
             chunks.append(f"id: {self.broker.position(positions)}\n\n".encode())
         if chunks:
