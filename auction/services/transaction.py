@@ -47,6 +47,10 @@ def emit(channel: str, name: str, data: dict) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _release_events(session: Session) -> None:
+    # SQLAlchemy also calls after_commit when a SAVEPOINT is released (begin_nested); the
+    # transaction has not committed yet, so a page rendered now would show the old state.
+    if session.in_nested_transaction():
+        return
     events = session.info.pop("pending_events", None)
     if not events:
         return
@@ -59,6 +63,8 @@ def _release_events(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_events(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # only a SAVEPOINT rolled back: the transaction and its events go on
     session.info.pop("pending_events", None)
 
 
