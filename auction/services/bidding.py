@@ -403,13 +403,61 @@ def _record(auction: Auction, bidder_id: int, amount: int, max_amount: int | Non
     return bid
 
 
-@atomic
 def place_bid(auction_id: int, bidder_id: int, max_amount: int, source: str = "web") -> BidResult:
     """Offer `max_amount` (a proxy maximum for English, the amount for sealed bids)."""
+    _refuse_stale_offer(auction_id, bidder_id, max_amount)
+    return _place_bid(auction_id, bidder_id, max_amount, source)
+
+
+def _refuse_stale_offer(auction_id: int, bidder_id: int, max_amount: int) -> None:
+    """Refuse an English offer below the minimum next bid of a committed read, without the write lock.
+
+    An English price never goes down while the auction is live, so an offer below a minimum
+    already committed stays too low; refusing it from a plain read keeps the many stale
+    offers of a bidding war out of the writers' queue. Anything else is left to the
+    locked transaction, which applies every rule.
+    """
+    row = db.session.execute(
+        select(Auction, User.is_suspended).join(User, User.id == bidder_id).where(Auction.id == auction_id)
+    ).first()
+    if row is None:
+        return
+    auction, suspended = row
     now = utcnow()
-    auction = lock_auction(auction_id)
+    if (
+        auction.kind == "english"
+        and auction.status == "live"
+        and auction.starts_at <= now < auction.ends_at
+        and not suspended
+        and bidder_id not in (auction.seller_id, auction.leading_bidder_id)
+        and max_amount < _min_next(auction)
+    ):
+        raise _too_low(_min_next(auction))
+
+
+def _lock_for_bid(auction_id: int, bidder_id: int) -> tuple[Auction, User]:
+    """Lock the auction row and load the bidder in one statement (the auction first, as everywhere)."""
+    row = db.session.execute(
+        select(Auction, User)
+        .join(User, User.id == bidder_id)
+        .where(Auction.id == auction_id)
+        .with_for_update(of=Auction)
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        raise NotFound()
+    return row.tuple()
+
+
+@atomic
+def _place_bid(auction_id: int, bidder_id: int, max_amount: int, source: str) -> BidResult:
+    now = utcnow()
+    auction, bidder = _lock_for_bid(auction_id, bidder_id)
     _check_open(auction, now)
-    _check_bidder(auction, bidder_id)
+    if bidder.is_suspended:
+        raise BidderSuspended()
+    if auction.seller_id == bidder_id:
+        raise OwnAuction()
     if auction.kind == "dutch":
         raise NotAvailable(_l("In a Dutch auction you buy by accepting the current price."))
     if max_amount < 1:
@@ -431,6 +479,8 @@ def _place_english(auction: Auction, bidder_id: int, new_max: int, source: str, 
         raise _too_low(broken.minimum) from None
 
     if outcome.leader_id == bidder_id:
+        # Both users' holds and accounts in two statements, in one lock order.
+        ledger.lock_for_auction(auction.id, [bidder_id] + ([outcome.outbid_id] if outcome.outbid_id is not None else []))
         # Hold the new leader's maximum first: InsufficientFunds leaves everything untouched.
         ledger.set_hold(bidder_id, auction.id, outcome.leader_max)
         if outcome.outbid_id is not None:

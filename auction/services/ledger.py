@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, func, or_, select, text
+from sqlalchemy import and_, event, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from auction.extensions import db
@@ -153,18 +153,67 @@ def _ensure_account(kind: str, user_id: int | None) -> int:
     return account.id
 
 
-def _lock(*keys: tuple[str, int | None]) -> dict[tuple[str, int | None], LedgerAccount]:
-    """Create what is missing, then lock every account in ascending id order."""
-    ids = {key: _ensure_account(*key) for key in keys}
+# Rows locked by the current transaction, kept in `session.info` so a bid that holds for
+# one user and releases another's touches each row once: (kind, user_id) -> LedgerAccount
+# and (user_id, auction_id) -> the active Hold or None. Forgotten at commit and rollback.
+_LOCKED_ACCOUNTS = "ledger_locked_accounts"
+_LOCKED_HOLDS = "ledger_locked_holds"
+
+
+def _account_key_clause(kind: str, user_id: int | None):
+    owner = LedgerAccount.user_id == user_id if user_id is not None else LedgerAccount.user_id.is_(None)
+    return and_(LedgerAccount.kind == kind, owner)
+
+
+def _select_locked(keys: list[tuple[str, int | None]]) -> dict[tuple[str, int | None], LedgerAccount]:
     rows = db.session.scalars(
         select(LedgerAccount)
-        .where(LedgerAccount.id.in_(set(ids.values())))
+        .where(or_(*(_account_key_clause(*key) for key in keys)))
         .order_by(LedgerAccount.id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).all()
-    by_id = {row.id: row for row in rows}
-    return {key: by_id[account_id] for key, account_id in ids.items()}
+    return {(row.kind, row.user_id): row for row in rows}
+
+
+def _lock(*keys: tuple[str, int | None]) -> dict[tuple[str, int | None], LedgerAccount]:
+    """Lock every account (ascending id order, one query), creating what is missing.
+
+    An account this transaction locked already is not selected again: the session's copy
+    is the current state while the lock is held.
+    """
+    locked = db.session.info.setdefault(_LOCKED_ACCOUNTS, {})
+    missing = [key for key in dict.fromkeys(keys) if key not in locked]
+    if missing:
+        found = _select_locked(missing)
+        absent = [key for key in missing if key not in found]
+        if absent:
+            for key in absent:
+                _ensure_account(*key)
+            found = _select_locked(missing)
+        locked.update(found)
+    return {key: locked[key] for key in keys}
+
+
+def lock_for_auction(auction_id: int, user_ids: list[int]) -> None:
+    """Lock, one query each, these users' active holds on `auction_id` and their Stars accounts.
+
+    For a caller about to move several users' holds in one transaction (a bid that outbids
+    the leader): later ledger calls in the transaction find the rows already locked, and
+    the accounts are locked in one ascending order, so two such bids cannot deadlock.
+    """
+    users = sorted(set(user_ids))
+    holds = db.session.info.setdefault(_LOCKED_HOLDS, {})
+    for user_id in users:
+        holds[(user_id, auction_id)] = None
+    for hold in db.session.scalars(
+        select(Hold)
+        .where(Hold.auction_id == auction_id, Hold.user_id.in_(users), Hold.status == "active")
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ):
+        holds[(hold.user_id, auction_id)] = hold
+    _lock(*[(kind, user_id) for user_id in users for kind in USER_ACCOUNT_KINDS])
 
 
 def _transfer(
@@ -207,14 +256,32 @@ def _announce_balances(session: Session) -> None:
     user_ids = session.info.pop("ledger_touched_users", None)
     if not user_ids:
         return
-    session.flush()
+    locked = session.info.get(_LOCKED_ACCOUNTS, {})
     balances: dict[int, dict[str, int]] = {uid: {"available": 0, "held": 0} for uid in user_ids}
-    for account in session.scalars(
-        select(LedgerAccount).where(LedgerAccount.user_id.in_(user_ids), LedgerAccount.kind.in_(USER_ACCOUNT_KINDS))
-    ):
-        balances[account.user_id][account.kind] = account.balance
+    unread = set()
+    for user_id in user_ids:
+        for kind in USER_ACCOUNT_KINDS:
+            account = locked.get((kind, user_id))
+            if account is None:
+                unread.add(user_id)
+            else:
+                balances[user_id][kind] = account.balance
+    if unread:
+        session.flush()
+        for account in session.scalars(
+            select(LedgerAccount).where(LedgerAccount.user_id.in_(unread), LedgerAccount.kind.in_(USER_ACCOUNT_KINDS))
+        ):
+            balances[account.user_id][account.kind] = account.balance
     for user_id in sorted(user_ids):
         emit(f"user:{user_id}", "balance_changed", {"user_id": user_id, **balances[user_id]})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_locks(session: Session, transaction) -> None:
+    # Only the outermost transaction's end (commit, rollback or close) releases row locks.
+    if transaction.parent is None:
+        session.info.pop(_LOCKED_ACCOUNTS, None)
+        session.info.pop(_LOCKED_HOLDS, None)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -234,12 +301,22 @@ def _fee(price: int, fee_percent: int) -> int:
 
 
 def _active_hold(user_id: int, auction_id: int) -> Hold | None:
-    return db.session.scalar(
-        select(Hold)
-        .where(Hold.user_id == user_id, Hold.auction_id == auction_id, Hold.status == "active")
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    holds = db.session.info.setdefault(_LOCKED_HOLDS, {})
+    key = (user_id, auction_id)
+    if key not in holds:
+        holds[key] = db.session.scalar(
+            select(Hold)
+            .where(Hold.user_id == user_id, Hold.auction_id == auction_id, Hold.status == "active")
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    return holds[key]
+
+
+def _settle_hold(hold: Hold, status: str) -> None:
+    hold.status = status
+    hold.settled_at = utcnow()
+    db.session.info.setdefault(_LOCKED_HOLDS, {})[(hold.user_id, hold.auction_id)] = None
 
 
 # --- money in -------------------------------------------------------------------------
@@ -317,14 +394,14 @@ def set_hold(user_id: int, auction_id: int, amount: int) -> int:
             hold = Hold(user_id=user_id, auction_id=auction_id, amount=amount, status="active")
             db.session.add(hold)
             db.session.flush()
+            db.session.info.setdefault(_LOCKED_HOLDS, {})[(user_id, auction_id)] = hold
         else:
             hold.amount = amount
         _transfer(available, held, needed, HOLD, auction_id=auction_id, hold_id=hold.id)
     else:
         _transfer(held, available, current - amount, RELEASE, auction_id=auction_id, hold_id=hold.id)
         if amount == 0:
-            hold.status = "released"
-            hold.settled_at = utcnow()
+            _settle_hold(hold, "released")
         else:
             hold.amount = amount
     return available.balance
@@ -356,8 +433,7 @@ def capture_hold(user_id: int, auction_id: int, price: int, seller_id: int, fee_
     _transfer(held, accounts[("available", seller_id)], price - fee, SALE, auction_id=auction_id, hold_id=hold.id)
     _transfer(held, accounts[("platform_revenue", None)], fee, FEE, auction_id=auction_id, hold_id=hold.id)
     _transfer(held, accounts[("available", user_id)], hold.amount - price, RELEASE, auction_id=auction_id, hold_id=hold.id)
-    hold.status = "captured"
-    hold.settled_at = utcnow()
+    _settle_hold(hold, "captured")
     return accounts[("available", user_id)].balance
 
 
@@ -386,6 +462,10 @@ def pay_now(buyer_id: int, seller_id: int, auction_id: int, price: int, fee_perc
 
 def balances(user_id: int) -> Balances:
     """The user's available and held Stars (zero before their first movement)."""
+    locked = db.session.info.get(_LOCKED_ACCOUNTS, {})
+    if ("available", user_id) in locked and ("held", user_id) in locked:
+        # Locked by this transaction: the session's copies are the current balances.
+        return Balances(available=locked[("available", user_id)].balance, held=locked[("held", user_id)].balance)
     rows = db.session.execute(
         select(LedgerAccount.kind, LedgerAccount.balance).where(
             LedgerAccount.user_id == user_id, LedgerAccount.kind.in_(USER_ACCOUNT_KINDS)

@@ -127,13 +127,17 @@ def enqueue_telegram(
         attempts=0,
         next_attempt_at=utcnow(),
     )
-    try:
-        # A savepoint, so a concurrent twin with the same dedupe_key loses quietly
-        # instead of breaking the caller's transaction.
-        with db.session.begin_nested():
-            db.session.add(row)
-    except IntegrityError:
-        return None
+    if dedupe_key is None:
+        db.session.add(row)
+        db.session.flush()
+    else:
+        try:
+            # A savepoint, so a concurrent twin with the same dedupe_key loses quietly
+            # instead of breaking the caller's transaction.
+            with db.session.begin_nested():
+                db.session.add(row)
+        except IntegrityError:
+            return None
     db.session.info["outbox_queued"] = True
     return row.id
 
