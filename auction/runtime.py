@@ -9,7 +9,6 @@ otherwise Ctrl-C or SIGTERM would hang.
 
 from __future__ import annotations
 
-import gc
 import logging
 import socket
 
@@ -81,11 +80,6 @@ class Runtime:
             log.info("scheduler: APScheduler on the server's event loop, jobs: %s", names)
         else:
             log.info("scheduler: off (SCHEDULER_ENABLED=0)")
-        # The app, its modules and templates live as long as the process: keeping them out of
-        # the cyclic collector's full scans takes tens of milliseconds off each of those pauses,
-        # which otherwise land on whatever event is being fanned out at that moment.
-        gc.collect()
-        gc.freeze()
 
     def begin_shutdown(self) -> None:
         """Close live streams so the server's graceful shutdown does not wait on them forever."""
