@@ -74,7 +74,7 @@ def site(app, people) -> Iterator[str]:
 
 @pytest.fixture
 def people(app, make_user):
-    """A seller and two bidders with Stars; the bidders are demo users, so /dev-login lists them."""
+    """A seller, two bidders with Stars (demo users, so /dev-login lists them) and a shop with a long name."""
     seller = make_user("Sam", last_name="Seller", is_demo=True)
     anna = make_user("Anna", last_name="Petrova", is_demo=True)
     boris = make_user("Boris", last_name="Orlov", is_demo=True)
