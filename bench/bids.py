@@ -8,8 +8,12 @@ same as a browser), then measures in the same run:
 
 1. baseline: the same number of clients calling the trivial GET /healthz as fast as they can;
 2. bids: each bidder posts htmx bids (full stack: session, CSRF, the bid transaction with
-   its ledger hold, the rendered fragment) at the minimum next bid it last saw, on a few
-   hot English auctions.
+   its ledger hold, the rendered fragment) on a few hot English auctions, like a person
+   after one item: on its own item while someone else leads it (on another while it
+   leads), at the minimum next bid it last saw (every bid response shows it), or half the
+   time with a proxy maximum 2-5 increments above. `accepted` counts every bid the server
+   took (including a maximum the leader's proxy outbid at once); bids refused as too low
+   (another bidder got in first) are counted apart.
 
 Afterwards it checks the books: the ledger invariants, one leader per auction holding
 exactly its maximum, and every accepted bid recorded. Prints a table and, as its last
@@ -39,6 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+
+from auction.services.bidding import default_increment  # noqa: E402  (the bidders' increment table)
 
 MIN_NEXT = re.compile(r"data-min-next>([^<]*)<")
 OWN_MAX = re.compile(r'class="form-note">[^<]*?: ([^<]*)</p>')
@@ -173,7 +179,7 @@ def worker(args: tuple) -> dict:
     else:
         sessions = [(httpx.Client(base_url=base_url, timeout=30), "") for _ in user_ids]
 
-    def run(client: httpx.Client, token: str, rng: random.Random) -> None:
+    def run(client: httpx.Client, token: str, rng: random.Random, home: int) -> None:
         known_min = dict.fromkeys(auction_ids, 10)
         own_max = dict.fromkeys(auction_ids, 0)  # our proxy maximum where we lead
         local = {"requests": 0, "accepted": 0, "refused": 0, "errors": 0, "latencies": [], "by_auction": {}}
@@ -188,13 +194,20 @@ def worker(args: tuple) -> dict:
                     local["requests"] += 1
                     local["errors"] += not ok
                 else:
-                    # Like a person: bid on an auction we do not lead, a little above the minimum.
-                    trailing = [a for a in auction_ids if not own_max[a]] or auction_ids
-                    auction_id = rng.choice(trailing)
-                    amount = max(known_min[auction_id], own_max[auction_id] + 1) + rng.randint(0, 300)
+                    # Like a person after one item: bid on it while someone else leads (elsewhere
+                    # while we lead it), at the minimum next bid we last saw, or half the time
+                    # with a proxy maximum a few increments above it.
+                    trailing = [a for a in auction_ids if not own_max[a]]
+                    auction_id = home if home in trailing else rng.choice(trailing or auction_ids)
+                    amount = known_min[auction_id]
+                    form = {"amount": str(amount)}
+                    if own_max[auction_id]:  # we lead everywhere: raise our own maximum
+                        form["max_amount"] = str(own_max[auction_id] + default_increment(own_max[auction_id]))
+                    elif rng.random() < 0.5:
+                        form["max_amount"] = str(amount + rng.randint(2, 5) * default_increment(amount))
                     response = client.post(
                         f"/auctions/{auction_id}/bids",
-                        data={"amount": str(amount)},
+                        data=form,
                         headers={"HX-Request": "true", "X-CSRFToken": token},
                     )
                     local["requests"] += 1
@@ -224,8 +237,8 @@ def worker(args: tuple) -> dict:
                 results["accepted_by_auction"][auction_id] = results["accepted_by_auction"].get(auction_id, 0) + count
 
     threads = [
-        threading.Thread(target=run, args=(client, token, random.Random(seed_value * 1000 + i)))
-        for i, (client, token) in enumerate(sessions)
+        threading.Thread(target=run, args=(client, token, random.Random(seed_value * 1000 + i), auction_ids[user_id % len(auction_ids)]))
+        for i, ((client, token), user_id) in enumerate(zip(sessions, user_ids, strict=True))
     ]
     for thread in threads:
         thread.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import logging
@@ -75,23 +76,54 @@ def _retryable(exc: Exception) -> bool:
     return isinstance(exc, DBAPIError) and getattr(orig, "sqlstate", None) in RETRYABLE_PG_CODES
 
 
-_sqlite_writers: dict[str, threading.Lock] = {}
+class _WriterQueue:
+    """A lock that hands the database to waiting writers in arrival order.
+
+    `threading.Lock` makes no promise of order: the thread that just released it often
+    takes it again before a woken waiter runs, so under contention a few writers wait
+    for seconds. Here a releasing writer passes the turn directly to the oldest waiter.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._waiters: collections.deque[threading.Lock] = collections.deque()
+        self._busy = False
+
+    def __enter__(self) -> None:
+        with self._guard:
+            if not self._busy:
+                self._busy = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        turn.acquire()  # released by the writer before us, who hands us the turn
+
+    def __exit__(self, *exc_info) -> None:
+        with self._guard:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._busy = False
+
+
+_sqlite_writers: dict[str, _WriterQueue] = {}
 _sqlite_writers_guard = threading.Lock()
 
 
 def _sqlite_writer_turn() -> contextlib.AbstractContextManager:
-    """Queue this process's SQLite writers on a lock before BEGIN IMMEDIATE.
+    """Queue this process's SQLite writers, in arrival order, before BEGIN IMMEDIATE.
 
     SQLite's own busy handler makes a waiting writer sleep and poll (up to 100 ms a
-    turn), so under contention some wait seconds while others get in; a lock hands the
-    database over in order at once. Other processes still meet the busy timeout.
+    turn), so under contention some wait seconds while others get in; the queue hands
+    the database over in order at once. Other processes still meet the busy timeout.
     """
     engine = db.engine
     if engine.dialect.name != "sqlite":
         return contextlib.nullcontext()
     key = str(engine.url)
     with _sqlite_writers_guard:
-        return _sqlite_writers.setdefault(key, threading.Lock())
+        return _sqlite_writers.setdefault(key, _WriterQueue())
 
 
 def atomic(fn: Callable[P, R]) -> Callable[P, R]:
