@@ -49,8 +49,11 @@ class JobRunner:
         work = asyncio.ensure_future(asyncio.to_thread(self._run, job))
         self.running.add(work)
         work.add_done_callback(self.running.discard)
-        # Shielded: stopping the scheduler must not abandon a transaction half-way.
-        await asyncio.shield(work)
+        try:
+            # Shielded: stopping the scheduler must not abandon a transaction half-way.
+            await asyncio.shield(work)
+        except asyncio.CancelledError:
+            return  # the scheduler is stopping; the runtime's drain() waits for `work` to finish
 
     def _run(self, job: Job) -> None:
         with self.app.app_context():
