@@ -77,6 +77,27 @@ def test_refusals_change_nothing(app, people, make_user):
     assert_ledger_clean(app)
 
 
+def test_a_low_offer_gets_the_reason_that_matters_most(app, people, make_user):
+    # Stale offers are refused before the write transaction; the other rules still win.
+    seller, alice, bob = people
+    auction_id = new_auction(app, seller)
+    call(app, bidding.place_bid, auction_id, alice, 50)
+    suspended = make_user("Sue", is_suspended=True)
+    give_stars(app, suspended, 100)
+    with pytest.raises(bidding.BidderSuspended):
+        call(app, bidding.place_bid, auction_id, suspended, 5)
+    with pytest.raises(bidding.OwnAuction):
+        call(app, bidding.place_bid, auction_id, seller, 5)
+    with pytest.raises(bidding.BidTooLow) as info:
+        call(app, bidding.place_bid, auction_id, alice, 5)  # the leader lowering their maximum
+    assert "50" in str(info.value) and "51" in str(info.value)
+    end_now(app, auction_id)
+    with pytest.raises(bidding.AuctionClosed):
+        call(app, bidding.place_bid, auction_id, bob, 5)
+    assert balances(app, bob) == (1_000, 0)
+    assert_ledger_clean(app)
+
+
 def test_no_bid_after_the_end_by_the_server_clock(app, people):
     seller, alice, _ = people
     auction_id = new_auction(app, seller)
