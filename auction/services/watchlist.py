@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from auction.extensions import db
 from auction.models import Auction, WatchlistEntry, utcnow
 from auction.services.errors import NotFound, ServiceError
-from auction.services.transaction import atomic
+from auction.services.transaction import atomic, emit
 
 OPEN_STATUSES = ("scheduled", "live")
 
@@ -37,6 +37,7 @@ def watch(user_id: int, auction_id: int) -> bool:
             db.session.add(WatchlistEntry(user_id=user_id, auction_id=auction_id))
     except IntegrityError:
         return False
+    _announce_watchers(auction_id)
     return True
 
 
@@ -46,7 +47,15 @@ def unwatch(user_id: int, auction_id: int) -> bool:
     removed = db.session.execute(
         delete(WatchlistEntry).where(WatchlistEntry.user_id == user_id, WatchlistEntry.auction_id == auction_id)
     )
-    return removed.rowcount > 0
+    if removed.rowcount == 0:
+        return False
+    _announce_watchers(auction_id)
+    return True
+
+
+def _announce_watchers(auction_id: int) -> None:
+    # The count itself is read when the fragment is rendered, after commit.
+    emit(f"auction:{auction_id}", "watchers_changed", {"auction_id": auction_id})
 
 
 def is_watching(user_id: int | None, auction_id: int) -> bool:

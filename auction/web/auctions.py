@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from auction.live import renders
 from auction.models import utcnow
-from auction.services import auctions_read, bidding, catalog, listings
+from auction.services import auctions_read, bidding, catalog, listings, watchlist
 from auction.services.errors import ServiceError
 from auction.services.ledger import InsufficientFunds
 from auction.services.listings import MAX_PHOTOS, ListingDraft
@@ -154,27 +156,58 @@ def cancel(auction_id: int):
 # --- live fragments ---------------------------------------------------------------------
 
 
-def live_fragments(auction_id: int) -> list[tuple[str, str]]:
-    """The price panel, bid history and end time of an auction, as every visitor sees them."""
+def live_fragments(auction_id: int, controls: bool = False) -> list[tuple[str, str]]:
+    """The price panel, bid history, price chart and end time of an auction, as every visitor sees them.
+
+    `controls` adds the bid form / outcome block, for the events that change what a visitor can
+    do (opening, closing); a bid leaves it alone so nobody loses what they are typing.
+    """
     page = auctions_read.auction_page(auction_id, None)
     if page is None:
         return []
-    return [
+    fragments = [
         (f"auction-{auction_id}-price", render_template("auctions/_price.html", page=page, box=page.box)),
         (f"auction-{auction_id}-bids", render_template("auctions/_bids.html", page=page)),
         (f"auction-{auction_id}-ends", render_template("auctions/_ends.html", box=page.box)),
     ]
+    if page.chart_points:
+        fragments.append((f"auction-{auction_id}-chart", render_template("auctions/_chart.html", page=page)))
+    if controls:
+        fragments.append((f"auction-{auction_id}-controls", render_template("auctions/_controls.html", page=page, form={}, live=True)))
+    return fragments
+
+
+@contextmanager
+def _render_context(app, locale: str):
+    # A fresh app context means a fresh database session (the caller's may be mid-commit);
+    # flask-babel keeps the forced language on `g`, which the new context replaces, so force it again.
+    with app.app_context(), force_locale(locale):
+        yield
 
 
 @renders("bid_placed")
 @renders("auction_extended")
-@renders("auction_closed")
-@renders("auction_opened")
 @renders("dutch_price")
 def render_auction_event(app, data: dict, locale: str) -> list[tuple[str, str]]:
-    # A fresh app context means a fresh database session: the caller's may be mid-commit.
-    with app.app_context():
+    with _render_context(app, locale):
         return live_fragments(int(data["auction_id"]))
+
+
+@renders("auction_closed")
+@renders("auction_opened")
+def render_auction_turn(app, data: dict, locale: str) -> list[tuple[str, str]]:
+    with _render_context(app, locale):
+        return live_fragments(int(data["auction_id"]), controls=True)
+
+
+@renders("watchers_changed")
+def render_watchers(app, data: dict, locale: str) -> list[tuple[str, str]]:
+    # Counted at render time, not taken from the event: two watches committing together
+    # could each have counted without the other.
+    auction_id = int(data["auction_id"])
+    with _render_context(app, locale):
+        watchers = watchlist.watchers_count(auction_id)
+        return [(f"auction-{auction_id}-watchers", render_template("auctions/_watchers.html", watchers=watchers))]
 
 
 
@@ -348,3 +381,69 @@ def edit(auction_id: int):
     else:
         flash(_("Your changes are saved."), "success")
     return _go(url_for("auctions.show", auction_id=auction_id))
+
+
+# --- inline validation of the listing form ----------------------------------------------
+
+# The error slots each input owns: the first is where its own error goes; a shared rule
+# (the duration, anti-sniping, the Dutch terms) reports under its group's slot.
+FIELD_SLOTS = {
+    "title": ("title",),
+    "category_id": ("category_id",),
+    "kind": ("kind",),
+    "start_price": ("start_price",),
+    "reserve_price": ("reserve_price",),
+    "buy_now_price": ("buy_now_price",),
+    "increment": ("increment",),
+    "starts_at": ("starts_at",),
+    "duration_value": ("duration_value", "duration"),
+    "duration_unit": ("duration_value", "duration"),
+    "snipe_window_minutes": ("snipe_window_minutes", "snipe"),
+    "snipe_extension_minutes": ("snipe_extension_minutes", "snipe"),
+    "dutch_floor": ("dutch_floor", "dutch"),
+    "dutch_step": ("dutch_step", "dutch"),
+    "dutch_interval_minutes": ("dutch_interval_minutes", "dutch"),
+}
+
+
+def _validation_response(errors: FormErrors, auction_id: int | None = None, kind: str | None = None):
+    """The error slot of the field just left, plus (out of band) those of every field already filled in.
+
+    Filled-in fields are re-checked too because rules tie them together (a reserve below a
+    start price that just went up); empty ones stay quiet until the user reaches them or submits.
+    """
+    form = request.form
+    if not is_htmx():
+        return _form_page({**form.to_dict(), **({"kind": kind} if kind else {})}, errors, auction_id)
+    left = FIELD_SLOTS.get(request.headers.get("HX-Trigger-Name", ""))
+    if left is None:
+        abort(400)
+    slots = list(left)
+    for name, owned in FIELD_SLOTS.items():
+        if form.get(name, "").strip():
+            slots.extend(owned)
+    return render_template("auctions/_field_error.html", slots=list(dict.fromkeys(slots)), errors={k: str(v) for k, v in errors.items()})
+
+
+@bp.post("/new/validate")
+@login_required
+def validate_new():
+    """Check the listing form without saving it (photos are checked on submit)."""
+    draft, errors = _read_listing_form(request.form, request.files, editing=False)
+    errors.update({k: v for k, v in listings.listing_errors(draft, photos_required=False).items() if k not in errors})
+    return _validation_response(errors)
+
+
+@bp.post("/<int:auction_id>/edit/validate")
+@login_required
+def validate_edit(auction_id: int):
+    """Check the edit form without saving it."""
+    auction = catalog.get_auction(auction_id)
+    if auction is None:
+        abort(404)
+    if auction.seller_id != current_user.id:
+        abort(403)
+    draft, errors = _read_listing_form(request.form, request.files, editing=True)
+    draft.kind = auction.kind
+    errors.update({k: v for k, v in listings.listing_errors(draft, photos_required=False).items() if k not in errors})
+    return _validation_response(errors, auction_id, auction.kind)

@@ -17,6 +17,14 @@
   }
   document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 1000); });
   document.addEventListener("htmx:afterSettle", tick);
+  // Boosted navigation swaps the body's content, not the body's attributes, so carry the new
+  // page's CSRF token over: signing in or out starts a new session with a new token, and forms
+  // pushed live (rendered once for everyone, without a token) rely on this header alone.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    if (!evt.detail.boosted || !evt.detail.xhr) return;
+    var found = /<body\b[^>]*\shx-headers='([^']*)'/.exec(evt.detail.xhr.responseText || "");
+    if (found) { document.body.setAttribute("hx-headers", found[1]); }
+  });
   // A boosted link or form expects a whole page, so show the error page (400 CSRF, 403,
   // 404, 413, 500) instead of htmx's default of silently dropping 4xx/5xx responses.
   document.addEventListener("htmx:beforeSwap", function (evt) {

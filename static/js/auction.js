@@ -3,7 +3,7 @@
 // it also arrives with hx-boost navigation; the guard keeps one set of listeners.
 (function () {
   "use strict";
-  if (window.botAuctionPages) { window.botAuctionPages.markMine(); return; }
+  if (window.botAuctionPages) { window.botAuctionPages.markMine(); window.botAuctionPages.keepViewerControls(); return; }
 
   function markMine() {
     document.querySelectorAll("[data-viewer-tag]").forEach(function (page) {
@@ -20,6 +20,22 @@
     });
   }
 
+  // A pushed controls block holds every kind of viewer's variant, hidden (one render serves
+  // every reader); show this page's viewer's and drop the others. The kept block stays in
+  // place: htmx wires up the swapped-in forms when it settles, starting from that block.
+  function keepViewerControls() {
+    document.querySelectorAll("[data-viewer]").forEach(function (page) {
+      page.querySelectorAll("[data-for-viewer]").forEach(function (block) {
+        if (block.dataset.forViewer === page.dataset.viewer) {
+          block.removeAttribute("data-for-viewer");
+          block.hidden = false;
+        } else {
+          block.remove();
+        }
+      });
+    });
+  }
+
   function showProgress(event) {
     var form = event.target.closest ? event.target.closest("#listing-form") : null;
     var bar = form && form.querySelector(".upload-progress");
@@ -28,11 +44,11 @@
     bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
   }
 
-  window.botAuctionPages = { markMine: markMine };
+  window.botAuctionPages = { markMine: markMine, keepViewerControls: keepViewerControls };
   document.addEventListener("DOMContentLoaded", markMine);
   document.addEventListener("htmx:afterSwap", markMine);
   document.addEventListener("htmx:afterSettle", markMine);
-  document.addEventListener("htmx:sseMessage", markMine);
+  document.addEventListener("htmx:sseMessage", function () { keepViewerControls(); markMine(); });
   document.addEventListener("htmx:xhr:progress", showProgress);
   markMine();
 })();
