@@ -470,6 +470,9 @@ def _place_bid(auction_id: int, bidder_id: int, max_amount: int, source: str) ->
 
 
 def _place_english(auction: Auction, bidder_id: int, new_max: int, source: str, now: datetime) -> BidResult:
+    if bidder_id != auction.leading_bidder_id and new_max < _min_next(auction):
+        # Went stale while it queued: refused without reading the leader's maximum.
+        raise _too_low(_min_next(auction))
     state = english_state(auction)
     try:
         outcome = resolve_proxy(state, bidder_id, new_max)
