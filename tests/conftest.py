@@ -43,6 +43,22 @@ def base_config(database_url: str) -> dict:
     }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def uploads_left_as_found():
+    """Photos stored by tests go to static/uploads/ like real ones; remove them afterwards."""
+    from auction.config import ROOT
+
+    uploads = ROOT / "static" / "uploads"
+    before = set(uploads.rglob("*")) if uploads.exists() else set()
+    yield
+    if uploads.exists():
+        for path in sorted(set(uploads.rglob("*")) - before, reverse=True):
+            if path.is_file():
+                path.unlink(missing_ok=True)
+            elif not any(path.iterdir()):
+                path.rmdir()
+
+
 @pytest.fixture
 def database_url(tmp_path):
     """A fresh empty database: an SQLite file, or a new PostgreSQL schema."""
