@@ -9,8 +9,8 @@ from auction.extensions import db
 from auction.models import Auction, Category
 
 
-def live_auctions(limit: int = 48) -> list[Auction]:
-    """Auctions open for bids, the ones ending soonest first."""
+def live_auctions(limit: int = 48, category: Category | None = None) -> list[Auction]:
+    """Auctions open for bids (in `category` when given), the ones ending soonest first."""
     query = (
         select(Auction)
         .where(Auction.status == "live")
@@ -18,6 +18,8 @@ def live_auctions(limit: int = 48) -> list[Auction]:
         .order_by(Auction.ends_at, Auction.id)
         .limit(limit)
     )
+    if category is not None:
+        query = query.where(Auction.category_id == category.id)
     return list(db.session.scalars(query))
 
 

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from auction.services import catalog, users
+from auction.web import listing_live  # noqa: F401  (registers the grid's live renderers)
 from auction.web.auth import safe_next
+from auction.web.formatting import is_htmx
 
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
 def index():
-    """The live auctions, newest ending first."""
-    return render_template("index.html", auctions=catalog.live_auctions(), categories=catalog.categories())
+    """The live auctions (of one category with ?category=<slug>), the ones ending soonest first."""
+    categories = catalog.categories()
+    slug = request.args.get("category", "")
+    category = next((c for c in categories if c.slug == slug), None)
+    if slug and category is None:
+        abort(404)
+    context = {"auctions": catalog.live_auctions(category=category), "categories": categories, "category": category}
+    # A history restore after a pill was pressed needs the whole page, not the grid.
+    if is_htmx() and request.headers.get("HX-History-Restore-Request") != "true":
+        return render_template("_partials/listing.html", **context)
+    return render_template("index.html", **context)
 
 
 @bp.post("/locale")
