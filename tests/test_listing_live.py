@@ -166,6 +166,23 @@ def test_a_new_live_auction_is_announced_with_its_category_and_a_scheduled_one_w
     assert pushed(app, events) == {}
 
 
+def test_a_scheduled_auction_is_announced_when_it_opens_by_the_job_or_by_a_first_bid(app, people):
+    seller, alice, _ = people
+    start = utcnow() - timedelta(seconds=1)
+    by_job = new_auction(app, seller, status="scheduled", starts_at=start)
+    with listings_events() as events:
+        assert call(app, bidding.open_scheduled_auctions) == [by_job]
+    assert pushed(app, events)["listings-new"].select_one("[data-auction]")["data-auction"] == str(by_job)
+
+    by_bid = new_auction(app, seller, status="scheduled", starts_at=start)
+    with listings_events() as events:
+        call(app, bidding.place_bid, by_bid, alice, 15)
+    assert [name for name, _ in events] == ["auction_created", "price_changed"]
+    cards = pushed(app, events)
+    assert cards["listings-new"].select_one("[data-auction]")["data-auction"] == str(by_bid)
+    assert "1 bid" in cards[f"auction-card-{by_bid}"].get_text()
+
+
 def test_category_pills_filter_the_grid_with_and_without_htmx(app, client, people):
     seller, _, _ = people
     watches = add_category(app, "watches", "Watches", "Часы")

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import redis
 
+import auction.web.listing_live  # noqa: F401  (its renderers exist before the fixture below lifts one)
 from auction.live import live_url, renderers
 from auction.services.ledger import credit_sandbox
 from auction.services.users import end_all_sessions
@@ -18,6 +19,12 @@ from tests.servers import SSEClient, run_server
 from tests.wallet_helpers import make_auction
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture(autouse=True)
+def listings_go_out_as_json(monkeypatch):
+    """These tests look at the transport with `auction_created`: sent as its JSON, as an event without a renderer."""
+    monkeypatch.delitem(renderers, "auction_created", raising=False)
 
 
 def wait_for(condition, timeout: float = 5) -> None:

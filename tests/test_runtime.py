@@ -30,7 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def test_one_server_answers_pages_health_and_the_live_stream(app, make_user, live_server):
     assert httpx.get(f"{live_server}/healthz").json() == {"status": "ok"}
-    assert page(httpx.get(f"{live_server}/")).select_one("[sse-connect]") is None  # nothing live to follow
+    assert page(httpx.get(f"{live_server}/login")).select_one("[sse-connect]") is None  # nothing live to follow
 
     seller = make_user("Sam")
     auction_id = make_auction(app, seller)

@@ -314,6 +314,7 @@ def _open_if_due(auction: Auction, now: datetime) -> None:
     if auction.status == "scheduled" and auction.starts_at <= now:
         auction.status = "live"
         emit(f"auction:{auction.id}", "auction_opened", {"auction_id": auction.id})
+        emit("listings", "auction_created", {"auction_id": auction.id})  # now it belongs on the home page
 
 
 def _check_open(auction: Auction, now: datetime) -> None:
@@ -716,7 +717,6 @@ def open_scheduled_auctions() -> list[int]:
     )
     for auction in due:
         _open_if_due(auction, now)
-        emit("listings", "auction_created", {"auction_id": auction.id})
     return [a.id for a in due]
 
 
