@@ -181,15 +181,15 @@ def test_sealed_bids_are_revealed_live_at_the_close(app, make_user):
     assert shown[f"auction-{auction_id}-controls"].get_text(strip=True) == "Sold for 70 ⭐ to A***e"
 
 
-def test_bids_do_not_touch_the_controls_and_the_chart_moves(app, make_user):
+def test_a_bid_moves_the_chart_and_refreshes_the_controls(app, make_user):
     seller, alice = make_user("Sam"), make_user("Alice")
     give_stars(app, alice, 500)
     auction_id = new_auction(app, seller)
     before = fragments(app, "bid_placed", auction_id)[f"auction-{auction_id}-chart"].select_one("polyline")["points"]
     in_app(app, bidding.place_bid, auction_id, alice, 30)
     shown = fragments(app, "bid_placed", auction_id)
-    # Someone typing a bid keeps what they typed: a bid swaps prices and history, not forms.
-    assert f"auction-{auction_id}-controls" not in shown
+    # Who leads and the minimum change with a bid (auction.js keeps what the reader typed).
+    assert shown[f"auction-{auction_id}-controls"].select_one("[data-for-viewer=bidder] #bid-help") is not None
     assert shown[f"auction-{auction_id}-chart"].select_one("polyline")["points"] != before
 
     dutch = new_auction(app, seller, kind="dutch", start_price=100, dutch_floor=10, dutch_step=5, dutch_interval_seconds=60)

@@ -62,6 +62,9 @@ class AuctionPage:
     watchers: int
     chart_points: str
     viewer_tag: str | None
+    # The English leader's bidder tag: a live render marks its "you lead" variant with it, and a
+    # page keeps that variant only when the tag is its own viewer's. None for sealed auctions.
+    leader_tag: str | None = None
     viewer_is_seller: bool = False
     viewer_leading: bool = False
     viewer_max: int | None = None
@@ -205,6 +208,7 @@ def auction_page(auction_id: int, viewer_id: int | None, full: bool = True) -> A
         watchers=0,
         chart_points="",
         viewer_tag=bidder_tag(auction.id, viewer_id) if viewer_id else None,
+        leader_tag=bidder_tag(auction.id, auction.leading_bidder_id) if auction.kind == "english" and auction.leading_bidder_id else None,
         viewer_is_seller=viewer_id == auction.seller_id,
         revealed=revealed,
     )

@@ -160,7 +160,9 @@ def live_fragments(auction_id: int, controls: bool = False) -> list[tuple[str, s
     """The price panel, bid history, price chart and end time of an auction, as every visitor sees them.
 
     `controls` adds the bid form / outcome block, for the events that change what a visitor can
-    do (opening, closing); a bid leaves it alone so nobody loses what they are typing.
+    do: opening, closing, and a bid (who leads, the minimum, buy it now, the seller's edit and
+    cancel). It carries every viewer's variant; auction.js keeps the page's own and what its
+    reader was typing.
     """
     page = auctions_read.auction_page(auction_id, None)
     if page is None:
@@ -185,7 +187,6 @@ def _render_context(app, locale: str):
         yield
 
 
-@renders("bid_placed")
 @renders("auction_extended")
 @renders("dutch_price")
 def render_auction_event(app, data: dict, locale: str) -> list[tuple[str, str]]:
@@ -193,6 +194,7 @@ def render_auction_event(app, data: dict, locale: str) -> list[tuple[str, str]]:
         return live_fragments(int(data["auction_id"]))
 
 
+@renders("bid_placed")
 @renders("auction_closed")
 @renders("auction_opened")
 def render_auction_turn(app, data: dict, locale: str) -> list[tuple[str, str]]:
