@@ -336,6 +336,32 @@ def test_the_controls_follow_each_bid_and_keep_what_the_reader_typed(browser, ap
         tab.context.close()
 
 
+def test_a_sealed_bid_note_and_an_admins_cancel_stay_through_a_push(browser, app, site, people, make_user):
+    admin = make_user("Ada", is_demo=True, is_admin=True)
+    auction_id = list_item(app, people["seller"], "Tin soldier", kind="sealed_first", buy_now_price=300)
+    bid(app, auction_id, people["anna"], 50)
+    anna = open_auction(browser, site, "Anna", people["anna"], auction_id)
+    ada = open_auction(browser, site, "Ada", admin, auction_id)
+    note = anna.page.locator("#bid-form-box [data-note=sealed]")
+    expect(note).to_contain_text("Your sealed bid: 50 ⭐")
+    expect(ada.page.locator(".cancel-form")).to_be_visible()
+    with app.app_context():
+        bidding.place_bid(auction_id, people["boris"], 70)  # from another device: no page of theirs is open
+        db.session.remove()
+    sent = time.monotonic()
+    expect(anna.page.locator(f"#auction-{auction_id}-price")).to_contain_text("2 sealed bids", timeout=ms_left(sent))
+    anna.page.wait_for_timeout(200)
+    expect(note).to_contain_text("Your sealed bid: 50 ⭐")
+    expect(anna.page.locator("#bid-form-box")).not_to_contain_text("70")
+    expect(ada.page.locator(".cancel-form")).to_have_count(1)
+    expect(ada.page.locator(".cancel-form")).to_be_visible()
+    for tab in (anna, ada):
+        expect(tab.page.locator("[data-for-viewer], [data-for-admin], [data-leader]")).to_have_count(0)
+        assert_same_document(tab)
+        tab.check_clean()
+        tab.context.close()
+
+
 def test_the_auction_page_fits_a_phone_and_a_desktop(browser, app, site, people):
     # Long unbroken words, as people type them: a model number in the title, a long Telegram name.
     auction_id = list_item(
