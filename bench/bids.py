@@ -47,7 +47,7 @@ import httpx  # noqa: E402
 from auction.services.bidding import default_increment  # noqa: E402  (the bidders' increment table)
 
 MIN_NEXT = re.compile(r"data-min-next>([^<]*)<")
-OWN_MAX = re.compile(r'class="form-note">[^<]*?: ([^<]*)</p>')
+OWN_MAX = re.compile(r'class="form-note"[^>]*>[^<]*?: ([^<]*)</p>')
 TOKEN = re.compile(r"hx-headers='\{\"X-CSRFToken\": \"([^\"]+)\"\}'")
 STARS_EACH = 10**9
 
