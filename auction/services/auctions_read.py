@@ -60,7 +60,7 @@ class AuctionPage:
     is_open: bool
     history: list[BidRow]
     watchers: int
-    chart_points: str
+    chart: PriceChart | None
     viewer_tag: str | None
     # The English leader's bidder tag: a live render marks its "you lead" variant with it, and a
     # page keeps that variant only when the tag is its own viewer's. None for sealed auctions.
@@ -153,8 +153,19 @@ def _history(auction: Auction, viewer_id: int | None, revealed: bool) -> list[Bi
     return rows[:HISTORY_LIMIT]
 
 
-def chart_points(start: datetime, start_price: int, steps: list[tuple[datetime, int]], until: datetime) -> str:
-    """An SVG polyline of the price over time (a step line), scaled into the chart box."""
+@dataclass(frozen=True)
+class PriceChart:
+    """The price over time as an SVG step line, with the range it spans for its labels."""
+
+    points: str
+    low: int
+    high: int
+    start: datetime
+    end: datetime
+
+
+def price_chart(start: datetime, start_price: int, steps: list[tuple[datetime, int]], until: datetime) -> PriceChart:
+    """Scale the price history into the chart box (a step line: a price holds until the next bid)."""
     series = [(start, start_price)]
     for at, price in steps:
         if series and series[-1][0] == at:
@@ -178,7 +189,7 @@ def chart_points(start: datetime, start_price: int, steps: list[tuple[datetime, 
         if i:
             points.append((x, points[-1][1]))  # hold the previous price until this moment
         points.append((x, y))
-    return " ".join(f"{x},{y}" for x, y in points)
+    return PriceChart(" ".join(f"{x},{y}" for x, y in points), low, high, series[0][0], series[-1][0])
 
 
 def auction_page(auction_id: int, viewer_id: int | None, full: bool = True) -> AuctionPage | None:
@@ -206,7 +217,7 @@ def auction_page(auction_id: int, viewer_id: int | None, full: bool = True) -> A
         is_open=auction.status == "live" and now < auction.ends_at and auction.starts_at <= now,
         history=[],
         watchers=0,
-        chart_points="",
+        chart=None,
         viewer_tag=bidder_tag(auction.id, viewer_id) if viewer_id else None,
         leader_tag=bidder_tag(auction.id, auction.leading_bidder_id) if auction.kind == "english" and auction.leading_bidder_id else None,
         viewer_is_seller=viewer_id == auction.seller_id,
@@ -223,7 +234,7 @@ def auction_page(auction_id: int, viewer_id: int | None, full: bool = True) -> A
         page.seller_ratings = rating_count
         page.watchers = db.session.scalar(select(func.count(WatchlistEntry.id)).where(WatchlistEntry.auction_id == auction.id)) or 0
         if auction.kind == "english":
-            page.chart_points = chart_points(auction.starts_at, auction.start_price, _price_steps(auction), min(now, auction.ends_at))
+            page.chart = price_chart(auction.starts_at, auction.start_price, _price_steps(auction), min(now, auction.ends_at))
         page.images = list(auction.images)
     if viewer_id is not None:
         page.viewer_leading = auction.kind == "english" and auction.leading_bidder_id == viewer_id

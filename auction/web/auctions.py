@@ -172,7 +172,7 @@ def live_fragments(auction_id: int, controls: bool = False) -> list[tuple[str, s
         (f"auction-{auction_id}-bids", render_template("auctions/_bids.html", page=page)),
         (f"auction-{auction_id}-ends", render_template("auctions/_ends.html", box=page.box)),
     ]
-    if page.chart_points:
+    if page.chart:
         fragments.append((f"auction-{auction_id}-chart", render_template("auctions/_chart.html", page=page)))
     if controls:
         fragments.append((f"auction-{auction_id}-controls", render_template("auctions/_controls.html", page=page, form={}, live=True)))
