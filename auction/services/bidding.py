@@ -447,7 +447,7 @@ def _lock_for_bid(auction_id: int, bidder_id: int) -> tuple[Auction, User]:
     ).first()
     if row is None:
         raise NotFound()
-    return row.tuple()
+    return row._tuple()
 
 
 @atomic
