@@ -92,6 +92,9 @@ def check_config(config: dict) -> None:
             "SECRET_KEY is missing or a default value; set a long random SECRET_KEY in .env "
             "(or DEV_LOGIN=1 for a local trial)."
         )
+    if config.get("DEV_LOGIN") and str(config.get("BASE_URL", "")).startswith("https://"):
+        # Dev login hands out demo accounts (one of them an admin) and sandbox Stars to anyone.
+        raise ConfigError("DEV_LOGIN=1 is for a local trial only; turn it off when BASE_URL is a public https address.")
     if config.get("BOT_MODE") not in {"polling", "webhook", "off"}:
         raise ConfigError(f"BOT_MODE must be polling, webhook or off, not {config.get('BOT_MODE')!r}.")
     if config.get("BOT_MODE") == "webhook" and config.get("TELEGRAM_BOT_TOKEN") and not re.fullmatch(

@@ -162,6 +162,40 @@ def test_closing_job_closes_every_overdue_auction(app, people):
     assert_ledger_clean(app)
 
 
+def test_one_auction_failing_to_close_does_not_hold_up_the_others(app, people, monkeypatch):
+    seller, alice, _ = people
+    due = [new_auction(app, seller) for _ in range(3)]
+    for auction_id in due:
+        call(app, bidding.place_bid, auction_id, alice, 40)
+        end_now(app, auction_id)
+    real_close = bidding.close_auction
+
+    def close_except_the_first(auction_id):
+        if auction_id == due[0]:
+            raise RuntimeError("simulated failure")
+        return real_close(auction_id)
+
+    monkeypatch.setattr(bidding, "close_auction", close_except_the_first)
+    closed = call(app, bidding.close_due_auctions)
+    assert sorted(r.auction_id for r in closed) == due[1:]
+    assert auction_row(app, due[0]).status == "live"
+    monkeypatch.setattr(bidding, "close_auction", real_close)
+    assert [r.auction_id for r in call(app, bidding.close_due_auctions)] == [due[0]]
+    assert active_holds(app, due[0]) == {}
+    assert_ledger_clean(app)
+
+
+def test_buy_now_is_an_english_auction_feature(app, people):
+    seller, alice, bob = people
+    auction_id = new_auction(app, seller, kind="sealed_first", start_price=50, reserve_price=100, buy_now_price=300)
+    call(app, bidding.place_bid, auction_id, alice, 200)
+    with pytest.raises(bidding.NotAvailable):
+        call(app, bidding.buy_now, auction_id, bob)
+    assert active_holds(app, auction_id) == {alice: 200}
+    assert auction_row(app, auction_id).status == "live"
+    assert_ledger_clean(app)
+
+
 def test_scheduled_auction_opens_at_its_start(app, people):
     seller, alice, _ = people
     later = new_auction(app, seller, status="scheduled", starts_at=utcnow() + timedelta(hours=1), ends_at=utcnow() + timedelta(hours=2))

@@ -51,6 +51,13 @@ def test_dev_login_runs_with_a_throwaway_key(database_url):
     assert len(app.config["SECRET_KEY"]) >= 32
 
 
+def test_dev_login_is_refused_on_a_public_https_site(database_url):
+    with pytest.raises(ConfigError) as refused:
+        create_app({**base_config(database_url), "DEV_LOGIN": True, "BASE_URL": "https://auction.example"})
+    assert "\n" not in str(refused.value)
+    assert "DEV_LOGIN" in str(refused.value)
+
+
 def test_unknown_bot_mode_is_refused_in_one_line(database_url):
     with pytest.raises(ConfigError) as refused:
         create_app({**base_config(database_url), "BOT_MODE": "sometimes"})

@@ -8,6 +8,7 @@ row, applies the rules, moves Stars through the ledger and emits events after co
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +21,8 @@ from auction.models import Auction, Bid, Hold, User, utcnow
 from auction.services import ledger, outbox
 from auction.services.errors import Forbidden, NotFound, ServiceError
 from auction.services.transaction import atomic, emit
+
+log = logging.getLogger(__name__)
 
 # Default increment table: (lower bound of the current price, increment), highest first.
 INCREMENT_TABLE: tuple[tuple[int, int], ...] = (
@@ -599,7 +602,7 @@ def buy_now(auction_id: int, buyer_id: int, source: str = "web") -> CloseResult:
     auction = lock_auction(auction_id)
     _check_open(auction, now)
     _check_bidder(auction, buyer_id)
-    if auction.kind == "dutch" or not buy_now_available(
+    if auction.kind != "english" or not buy_now_available(
         auction.buy_now_price, auction.bid_count > 0, auction.reserve_price, leader_max(auction)
     ):
         raise NotAvailable(_l("Buy it now is no longer available for this auction."))
@@ -758,7 +761,12 @@ def close_due_auctions() -> list[CloseResult]:
     """Close every overdue auction, each in its own transaction (one failure never blocks the rest)."""
     results = []
     for auction_id in due_auction_ids():
-        result = close_auction(auction_id)
+        try:
+            result = close_auction(auction_id)
+        except Exception:
+            # Logged and retried on the next tick; the auctions behind it still close now.
+            log.exception("closing auction %s failed", auction_id)
+            continue
         if result is not None:
             results.append(result)
     return results

@@ -11,12 +11,13 @@ from auction.extensions import db
 from auction.models import Auction, AuctionImage, Category, User, utcnow
 from auction.models.auctions import AUCTION_KINDS
 from auction.services.errors import Forbidden, ServiceError
-from auction.services.photos import PhotoRejected, store_photo
+from auction.services.photos import PhotoRejected, StoredPhoto, delete_photo, store_photo
 from auction.services.transaction import atomic, emit
 
 MIN_DURATION = timedelta(minutes=1)
 MAX_DURATION = timedelta(days=30)
 MAX_PHOTOS = 10
+MAX_SNIPE_SECONDS = 24 * 3600
 
 
 class InvalidListing(ServiceError):
@@ -70,6 +71,10 @@ def listing_errors(draft: ListingDraft, photos_required: bool = True) -> dict[st
         errors["increment"] = _l("The increment must be at least 1 Star.")
     if draft.snipe_window_seconds < 0 or draft.snipe_extension_seconds < 0:
         errors["snipe"] = _l("The anti-sniping window and extension cannot be negative.")
+    elif max(draft.snipe_window_seconds, draft.snipe_extension_seconds) > MAX_SNIPE_SECONDS:
+        errors["snipe"] = _l("The anti-sniping window and extension can be at most one day.")
+    if draft.buy_now_price is not None and draft.kind != "english":
+        errors["buy_now_price"] = _l("Buy it now is only for English auctions.")
     if photos_required and not 1 <= len(draft.photos) <= MAX_PHOTOS:
         errors["photos"] = _l("Add between 1 and 10 photos.")
     if draft.kind == "dutch":
@@ -79,6 +84,8 @@ def listing_errors(draft: ListingDraft, photos_required: bool = True) -> dict[st
             errors["dutch"] = _l("The floor price must be below the start price.")
         elif min(draft.dutch_floor, draft.dutch_step, draft.dutch_interval_seconds) < 1:
             errors["dutch"] = _l("The floor, the step and the interval must be positive.")
+        elif draft.dutch_interval_seconds > MAX_SNIPE_SECONDS:
+            errors["dutch"] = _l("The price can drop at most once a day apart.")
     return errors
 
 
@@ -88,22 +95,51 @@ def _validate(draft: ListingDraft, photos_required: bool = True) -> None:
         raise InvalidListing(next(iter(errors.values())), errors=errors)
 
 
-@atomic
-def create_listing(seller_id: int, draft: ListingDraft) -> int:
-    """Validate and store a new auction with its photos; returns the auction id."""
+def _check_listing(seller_id: int, draft: ListingDraft) -> None:
     seller = db.session.get(User, seller_id)
     if seller is None or seller.is_suspended:
         raise Forbidden()
     _validate(draft)
     if draft.category_id is not None and db.session.get(Category, draft.category_id) is None:
         raise InvalidListing(_l("Choose a category from the list."), errors={"category_id": _l("Choose a category from the list.")})
-    stored = []
-    for number, data in enumerate(draft.photos, start=1):
-        try:
-            stored.append(store_photo(data))
-        except PhotoRejected as exc:
-            text = _l("Photo %(num)d: %(problem)s", num=number, problem=str(exc))
-            raise InvalidListing(text, errors={"photos": text}) from None
+
+
+def _store_photos(photos: list[bytes]) -> list[StoredPhoto]:
+    stored: list[StoredPhoto] = []
+    try:
+        for number, data in enumerate(photos, start=1):
+            try:
+                stored.append(store_photo(data))
+            except PhotoRejected as exc:
+                text = _l("Photo %(num)d: %(problem)s", num=number, problem=str(exc))
+                raise InvalidListing(text, errors={"photos": text}) from None
+    except BaseException:
+        for photo in stored:
+            delete_photo(photo)
+        raise
+    return stored
+
+
+def create_listing(seller_id: int, draft: ListingDraft) -> int:
+    """Validate and store a new auction with its photos; returns the auction id.
+
+    Pillow takes a while over large photos, so they are processed and written before the
+    write transaction (which on SQLite blocks every bid on the site), and deleted again
+    if the listing is not stored after all.
+    """
+    _check_listing(seller_id, draft)
+    stored = _store_photos(draft.photos)
+    try:
+        return _insert_listing(seller_id, draft, stored)
+    except BaseException:
+        for photo in stored:
+            delete_photo(photo)
+        raise
+
+
+@atomic
+def _insert_listing(seller_id: int, draft: ListingDraft, stored: list[StoredPhoto]) -> int:
+    _check_listing(seller_id, draft)  # again: the seller or the category may have changed meanwhile
     now = utcnow()
     starts_at = max(draft.starts_at or now, now)
     auction = Auction(

@@ -114,7 +114,7 @@ def _finish(auction_id: int, action) -> object:
             abort(404)
         flash(str(exc), "error")
         if isinstance(exc, InsufficientFunds):
-            flash(_("Top up your Stars in your wallet: %(url)s", url="/wallet"), "warning")
+            flash(_("Top up your Stars in your wallet: %(url)s", url=url_for("wallet.show")), "warning")
     else:
         flash(message, "success")
     return redirect(url_for("auctions.show", auction_id=auction_id), 303)
@@ -222,6 +222,10 @@ class FormErrors(dict):
     """Field name -> message, filled while reading the form."""
 
 
+# Far above any real price or duration, and small enough that no timedelta or column overflows.
+MAX_FORM_NUMBER = 100_000_000
+
+
 def _int_field(form, name: str, errors: FormErrors, required: bool = False, default: int | None = None) -> int | None:
     try:
         value = _parse_stars(form.get(name))
@@ -232,6 +236,9 @@ def _int_field(form, name: str, errors: FormErrors, required: bool = False, defa
         if required:
             errors[name] = _("This field is required.")
         return default
+    if abs(value) > MAX_FORM_NUMBER:
+        errors[name] = _("This number is too large.")
+        return None
     return value
 
 

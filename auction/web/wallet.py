@@ -20,6 +20,8 @@ sandbox_bp = Blueprint("wallet_sandbox", __name__)
 
 HISTORY_PER_PAGE = 20
 SANDBOX_AMOUNT = 500
+# Pages past the history are simply empty; the cap keeps the offset within every database's range.
+MAX_PAGE = 100_000
 
 
 def history_label(entry: ledger.HistoryEntry) -> str:
@@ -89,7 +91,7 @@ def wallet_context(page: int) -> dict:
 @login_required
 def show():
     """Balances, reservations, history and the Stars packages."""
-    return render_template("wallet/index.html", **wallet_context(max(1, request.args.get("page", 1, type=int))))
+    return render_template("wallet/index.html", **wallet_context(min(max(1, request.args.get("page", 1, type=int)), MAX_PAGE)))
 
 
 @bp.post("/wallet/buy")
