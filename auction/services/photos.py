@@ -82,3 +82,9 @@ def store_photo(data: bytes, static_root: Path = ROOT / "static") -> StoredPhoto
         rendition.save(target, "WEBP", quality=82, method=4)
         paths[label] = f"{UPLOAD_DIR}/{name[:2]}/{target.name}"
     return StoredPhoto(paths["thumb"], paths["large"], image.width, image.height)
+
+
+def delete_photo(photo: StoredPhoto, static_root: Path = ROOT / "static") -> None:
+    """Remove both renditions of a stored photo (already gone is fine)."""
+    for relative in (photo.thumb_path, photo.large_path):
+        (static_root / relative).unlink(missing_ok=True)
