@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from auction.extensions import db
 from auction.models import Payment, StarPurchase, SupportTicket, User
@@ -18,7 +18,7 @@ SITE = "https://auction.example"
 
 @pytest.fixture
 def bot_app(make_app, fake_telegram):
-    return make_app(**bot_config(fake_telegram, BASE_URL=SITE))
+    return make_app(**bot_config(fake_telegram, BASE_URL=SITE, DEV_LOGIN=False))  # dev login is refused on https
 
 
 def said(fake, user, since=0, method="sendMessage", contains=None):
@@ -303,6 +303,89 @@ def test_admin_refund_and_refund_larger_than_available(bot_app, fake_telegram, m
         assert said(fake_telegram, alice, since=mark)["text"] == "You are not allowed to do that."
 
 
+def make_admin(app, fake, admin):
+    fake.inject_message(admin, "/start")
+    said(fake, admin)
+    with app.app_context():
+        db.session.get(User, user_id_of(app, admin["id"])).is_admin = True
+        db.session.commit()
+
+
+def refund_reply(fake, admin, payment_id):
+    mark = fake.mark()
+    fake.inject_message(admin, f"/refund {payment_id}")
+    return said(fake, admin, since=mark)["text"]
+
+
+def available_in_status(fake, user):
+    mark = fake.mark()
+    fake.inject_message(user, "/status")
+    text = said(fake, user, since=mark)["text"]
+    return next(line for line in text.splitlines() if line.startswith("Available:"))
+
+
+def test_refund_telegram_refuses_then_lost_answer_then_retry(bot_app, fake_telegram):
+    alice = fake_telegram.user("Alice", language_code="en")
+    admin = fake_telegram.user("Admin", language_code="en")
+    with run_bot(bot_app):
+        pay(fake_telegram, alice, ask_invoice(fake_telegram, alice, 70), "refund-flaky")
+        make_admin(bot_app, fake_telegram, admin)
+        with bot_app.app_context():
+            payment_id = db.session.scalar(select(Payment.id))
+
+        # Telegram refuses: the admin reads why, the Stars are back in Alice's wallet.
+        fake_telegram.fail_next("refundStarPayment", 400, description="Bad Request: CHARGE_NOT_FOUND")
+        assert refund_reply(fake_telegram, admin, payment_id) == (
+            "Telegram refused the refund: Charge_not_found. Nothing was changed."
+        )
+        assert available_in_status(fake_telegram, alice) == "Available: 70 ⭐"
+
+        # Telegram's answer is lost: the outcome is unknown and the Stars stay set aside.
+        fake_telegram.drop_next("refundStarPayment")
+        assert refund_reply(fake_telegram, admin, payment_id) == (
+            f"Telegram did not answer, so it is unknown whether payment #{payment_id} was refunded. Its 70 ⭐ are set "
+            "aside from the user's balance until the refund is confirmed: Telegram's refund notice completes it, "
+            f"or send /refund {payment_id} again to retry."
+        )
+        assert available_in_status(fake_telegram, alice) == "Available: 0 ⭐"
+        assert [call.error_code for call in fake_telegram.attempts("refundStarPayment")] == [400, 0]
+
+        # The lost request had in fact refunded: the retry hears so and completes the refund once.
+        fake_telegram.fail_next("refundStarPayment", 400, description="Bad Request: CHARGE_ALREADY_REFUNDED")
+        mark = fake_telegram.mark()
+        assert refund_reply(fake_telegram, admin, payment_id) == (
+            f"Payment #{payment_id} refunded. The user was told; they now have 0 ⭐ available."
+        )
+        assert "Available now: 0 ⭐" in said(fake_telegram, alice, since=mark, contains="refunded")["text"]
+        # A second refund of the same payment is refused without asking Telegram.
+        assert refund_reply(fake_telegram, admin, payment_id) == "This payment has already been refunded."
+        assert [call.error_code for call in fake_telegram.attempts("refundStarPayment")] == [400, 0, 400]
+    with bot_app.app_context():
+        assert db.session.get(Payment, payment_id).status == "refunded"
+        told = [c for c in fake_telegram.calls("sendMessage") if str(c["chat_id"]) == str(alice["id"]) and "was refunded" in c["text"]]
+        assert len(told) == 1
+
+
+def test_lost_refund_answer_completed_by_telegrams_refund_message(bot_app, fake_telegram):
+    alice = fake_telegram.user("Alice", language_code="en")
+    admin = fake_telegram.user("Admin", language_code="en")
+    with run_bot(bot_app):
+        invoice = ask_invoice(fake_telegram, alice, 25)
+        pay(fake_telegram, alice, invoice, "refund-lost")
+        make_admin(bot_app, fake_telegram, admin)
+        with bot_app.app_context():
+            payment_id = db.session.scalar(select(Payment.id))
+        fake_telegram.drop_next("refundStarPayment")
+        assert "it is unknown whether" in refund_reply(fake_telegram, admin, payment_id)
+        mark = fake_telegram.mark()
+        fake_telegram.inject_refunded_payment(alice, invoice["payload"], 25, "refund-lost")
+        assert "taken out of your wallet" in said(fake_telegram, alice, since=mark)["text"]
+        assert available_in_status(fake_telegram, alice) == "Available: 0 ⭐"
+        assert refund_reply(fake_telegram, admin, payment_id) == "This payment has already been refunded."
+    with bot_app.app_context():
+        assert db.session.get(Payment, payment_id).status == "refunded"
+
+
 def test_telegram_refund_reverses_or_flags(bot_app, fake_telegram, make_user):
     alice = fake_telegram.user("Alice", language_code="en")
     with run_bot(bot_app):
@@ -323,3 +406,25 @@ def test_telegram_refund_reverses_or_flags(bot_app, fake_telegram, make_user):
         assert ledger.balances(alice_id) == ledger.Balances(20, 30)
         ticket = db.session.scalar(select(SupportTicket))
         assert ticket.kind == "payment" and ticket.user_id == alice_id
+
+
+def test_a_failed_pre_checkout_check_logs_no_invoice_payload(bot_app, fake_telegram, caplog):
+    alice = fake_telegram.user("Alice", language_code="en")
+    with run_bot(bot_app):
+        invoice = ask_invoice(fake_telegram, alice, 40)
+        with bot_app.app_context():
+            # The check cannot read the purchases any more: it fails, as when the database is down.
+            db.session.execute(text("ALTER TABLE star_purchases RENAME TO star_purchases_gone"))
+            db.session.commit()
+        try:
+            mark = fake_telegram.mark()
+            fake_telegram.inject_pre_checkout_query(alice, invoice["payload"], 40)
+            answer = fake_telegram.wait_for_call("answerPreCheckoutQuery", since=mark)
+        finally:
+            with bot_app.app_context():
+                db.session.execute(text("ALTER TABLE star_purchases_gone RENAME TO star_purchases"))
+                db.session.commit()
+    assert answer["ok"] in (False, "false", "False")
+    assert answer["error_message"] == "Payments are unavailable for a moment. Nothing was charged; please try again."
+    failures = [r for r in caplog.records if r.getMessage().startswith("pre-checkout check failed")]
+    assert failures and all(invoice["payload"] not in r.getMessage() for r in failures)

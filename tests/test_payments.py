@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from auction.extensions import db
-from auction.models import Payment, StarPurchase, SupportTicket, User
+from auction.models import OutboxMessage, Payment, StarPurchase, SupportTicket, User
 from auction.services import ledger, payments
 from auction.services.errors import Forbidden
 from auction.services.payments import InvalidAmount, PaymentRefused, RefundRefused
@@ -178,14 +178,41 @@ def test_admin_refund_reverses_the_purchase(app, alice, admin):
     paid = buy(app, alice, ALICE_TG, 100, "refund-me")
     sent = []
     with app.app_context():
-        assert payments.refund_payment(admin, paid.payment_id, lambda tg, charge: sent.append((tg, charge))) == 0
+        result = payments.refund_payment(admin, paid.payment_id, lambda tg, charge: sent.append((tg, charge)))
+        assert (result.completed, result.available, result.amount) == (True, 0, 100)
         assert sent == [(ALICE_TG, "refund-me")]
         assert db.session.get(Payment, paid.payment_id).status == "refunded"
         assert ledger.balances(alice).available == 0
         assert [e.reason for e in ledger.history(alice).entries] == ["refund", "purchase"]
         with pytest.raises(RefundRefused, match="already been refunded"):
             payments.refund_payment(admin, paid.payment_id, lambda tg, charge: sent.append((tg, charge)))
+        assert told_refunded(alice) == 1
     assert len(sent) == 1
+
+
+def told_refunded(user_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.user_id == user_id, OutboxMessage.kind == "payment_refunded")
+    )
+
+
+def test_stars_are_set_aside_while_telegram_is_asked(app, alice, bob, admin):
+    """While refundStarPayment is in flight the Stars are out of reach: no bid can spend them."""
+    paid = buy(app, alice, ALICE_TG, 100, "in-flight")
+    auction_id = make_auction(app, bob)
+    seen = []
+
+    def telegram_refunds(tg, charge):
+        seen.append(ledger.balances(alice).available)
+        with pytest.raises(ledger.InsufficientFunds):
+            ledger.set_hold(alice, auction_id, 10)
+        # Telegram is asked outside any write transaction: another writer gets in at once.
+        payments.start_purchase(bob, 5, "bot")
+
+    with app.app_context():
+        assert payments.refund_payment(admin, paid.payment_id, telegram_refunds).completed
+        assert seen == [0]
+        assert ledger.balances(alice) == ledger.Balances(0, 0)
 
 
 def test_refund_larger_than_available_is_refused(app, alice, bob, admin):
@@ -202,17 +229,59 @@ def test_refund_larger_than_available_is_refused(app, alice, bob, admin):
         assert ledger.balances(alice) == ledger.Balances(70, 30)
 
 
-def test_refund_is_not_recorded_when_telegram_refuses(app, alice, admin):
+def test_when_telegram_refuses_the_stars_come_back_and_a_retry_works(app, alice, admin):
     paid = buy(app, alice, ALICE_TG, 40, "tg-says-no")
 
     def telegram_refuses(tg, charge):
-        raise RuntimeError("Bad Request: CHARGE_ALREADY_REFUNDED")
+        raise payments.RefundDeclined("Bad Request: CHARGE_NOT_FOUND")
 
     with app.app_context():
-        with pytest.raises(RuntimeError):
+        with pytest.raises(RefundRefused) as refused:
             payments.refund_payment(admin, paid.payment_id, telegram_refuses)
+        assert str(refused.value) == "Telegram refused the refund: Bad Request: CHARGE_NOT_FOUND. Nothing was changed."
         assert db.session.get(Payment, paid.payment_id).status == "paid"
         assert ledger.balances(alice).available == 40
+        assert told_refunded(alice) == 0
+        assert ledger.check_invariants() == []
+        # Asked again later, Telegram agrees: refunded once, the user told once.
+        result = payments.refund_payment(admin, paid.payment_id, lambda tg, charge: None)
+        assert (result.completed, result.available) == (True, 0)
+        assert db.session.get(Payment, paid.payment_id).status == "refunded"
+        assert [e.reason for e in ledger.history(alice).entries] == ["refund", "refund_canceled", "refund", "purchase"]
+        assert told_refunded(alice) == 1
+
+
+def test_lost_answer_keeps_the_stars_set_aside_until_a_retry(app, alice, admin):
+    paid = buy(app, alice, ALICE_TG, 60, "tg-silent")
+
+    def no_answer(tg, charge):
+        raise TimeoutError()
+
+    with app.app_context():
+        result = payments.refund_payment(admin, paid.payment_id, no_answer)
+        assert (result.completed, result.available, result.amount) == (False, 0, 60)
+        assert db.session.get(Payment, paid.payment_id).status == "paid"
+        assert ledger.balances(alice).available == 0
+        assert told_refunded(alice) == 0
+        # The admin retries: no second reversal, Telegram is asked again, the refund completes.
+        asked = []
+        result = payments.refund_payment(admin, paid.payment_id, lambda tg, charge: asked.append(charge))
+        assert asked == ["tg-silent"] and (result.completed, result.available) == (True, 0)
+        assert [e.reason for e in ledger.history(alice).entries] == ["refund", "purchase"]
+        assert told_refunded(alice) == 1
+        assert payments.handle_refunded_payment(ALICE_TG, "tg-silent") == "already"
+
+
+def test_lost_answer_is_completed_by_telegrams_refund_message(app, alice, admin):
+    paid = buy(app, alice, ALICE_TG, 60, "tg-silent-2")
+    with app.app_context():
+        assert not payments.refund_payment(admin, paid.payment_id, lambda tg, charge: (_ for _ in ()).throw(OSError())).completed
+        assert payments.handle_refunded_payment(ALICE_TG, "tg-silent-2") == "reversed"
+        assert db.session.get(Payment, paid.payment_id).status == "refunded"
+        assert ledger.balances(alice).available == 0
+        assert [e.reason for e in ledger.history(alice).entries] == ["refund", "purchase"]
+        with pytest.raises(RefundRefused, match="already been refunded"):
+            payments.refund_payment(admin, paid.payment_id, lambda tg, charge: pytest.fail("Telegram must not be asked"))
 
 
 def test_only_admins_refund(app, alice):

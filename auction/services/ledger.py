@@ -43,7 +43,8 @@ RELEASE = "release"  # held -> available: reservation lowered or released
 SALE = "sale"  # buyer's held/available -> seller's available: price less fee
 FEE = "fee"  # buyer's held/available -> platform_revenue: the platform's cut
 REFUND = "refund"  # available -> telegram_stars: a purchase given back
-REASONS = (PURCHASE, SANDBOX, HOLD, RELEASE, SALE, FEE, REFUND)
+REFUND_CANCELED = "refund_canceled"  # telegram_stars -> available: Telegram turned the refund down
+REASONS = (PURCHASE, SANDBOX, HOLD, RELEASE, SALE, FEE, REFUND, REFUND_CANCELED)
 
 OUTSIDE_KINDS = ("telegram_stars", "sandbox")
 
@@ -342,29 +343,58 @@ def credit_sandbox(user_id: int, amount: int) -> int:
     return available.balance
 
 
-@atomic
-def reverse_purchase(payment_id: int) -> int:
-    """Give a purchase back to Telegram out of available Stars; returns the new available balance.
+def reversed_amount(payment_id: int) -> int:
+    """Stars of this payment given back to Telegram and not returned since (0 or its amount)."""
+    rows = dict(
+        db.session.execute(
+            select(LedgerTransfer.reason, func.sum(LedgerTransfer.amount))
+            .where(LedgerTransfer.payment_id == payment_id, LedgerTransfer.reason.in_((REFUND, REFUND_CANCELED)))
+            .group_by(LedgerTransfer.reason)
+        ).all()
+    )
+    return (rows.get(REFUND) or 0) - (rows.get(REFUND_CANCELED) or 0)
 
-    Raises InsufficientFunds when the Stars were already spent or are held for bids,
-    and LedgerError when the purchase was never credited or was already reversed.
-    """
+
+def _locked_payment(payment_id: int) -> Payment:
     payment = db.session.scalar(
         select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(populate_existing=True)
     )
     if payment is None:
         raise NotFound()
+    return payment
+
+
+@atomic
+def reverse_purchase(payment_id: int) -> int:
+    """Give a purchase back to Telegram out of available Stars; returns the new available balance.
+
+    Raises InsufficientFunds when the Stars were already spent or are held for bids,
+    and LedgerError when the purchase was never credited or is already reversed.
+    """
+    payment = _locked_payment(payment_id)
     credited = db.session.scalar(
         select(func.count()).where(LedgerTransfer.payment_id == payment_id, LedgerTransfer.reason == PURCHASE)
     )
-    reversed_ = db.session.scalar(
-        select(func.count()).where(LedgerTransfer.payment_id == payment_id, LedgerTransfer.reason == REFUND)
-    )
-    if not credited or reversed_:
+    if not credited or reversed_amount(payment_id):
         raise LedgerError(_l("This payment has already been refunded."))
     accounts = _lock(("telegram_stars", None), ("available", payment.user_id))
     available = accounts[("available", payment.user_id)]
     _transfer(available, accounts[("telegram_stars", None)], payment.amount, REFUND, payment_id=payment_id)
+    return available.balance
+
+
+@atomic
+def cancel_reversal(payment_id: int) -> int:
+    """Return a reversed purchase to the user's available Stars (Telegram refused the refund).
+
+    Returns the new available balance; raises LedgerError when the purchase is not reversed.
+    """
+    payment = _locked_payment(payment_id)
+    if reversed_amount(payment_id) != payment.amount:
+        raise LedgerError(_l("This payment has not been refunded."))
+    accounts = _lock(("telegram_stars", None), ("available", payment.user_id))
+    available = accounts[("available", payment.user_id)]
+    _transfer(accounts[("telegram_stars", None)], available, payment.amount, REFUND_CANCELED, payment_id=payment_id)
     return available.balance
 
 
@@ -626,13 +656,23 @@ def check_invariants() -> list[str]:
             charge = session.scalar(select(Payment.telegram_payment_charge_id).where(Payment.id == payment_id))
             problems.append(f"4. charge id {charge} (payment {payment_id}) credited {count} times")
     credited = {payment_id: amount for payment_id, _, amount in credits_per_payment}
-    for payment_id, count, amount in session.execute(
-        select(LedgerTransfer.payment_id, func.count(), func.sum(LedgerTransfer.amount))
-        .where(LedgerTransfer.reason == REFUND)
-        .group_by(LedgerTransfer.payment_id)
+    # A refund Telegram turned down is returned by a REFUND_CANCELED transfer, so only the
+    # net of the two counts: nothing, or exactly the credit.
+    refunded: dict[int | None, list[int]] = {}
+    for payment_id, reason, count, amount in session.execute(
+        select(LedgerTransfer.payment_id, LedgerTransfer.reason, func.count(), func.sum(LedgerTransfer.amount))
+        .where(LedgerTransfer.reason.in_((REFUND, REFUND_CANCELED)))
+        .group_by(LedgerTransfer.payment_id, LedgerTransfer.reason)
     ).all():
-        if payment_id is None or count > 1 or amount != credited.get(payment_id):
-            problems.append(f"4. payment {payment_id}: {count} refund(s) of {amount} Stars against a credit of {credited.get(payment_id, 0)}")
+        sign = 1 if reason == REFUND else -1
+        totals = refunded.setdefault(payment_id, [0, 0])
+        totals[0] += sign * count
+        totals[1] += sign * amount
+    for payment_id, (count, amount) in refunded.items():
+        if payment_id is None or count not in (0, 1) or amount not in (0, credited.get(payment_id)):
+            problems.append(
+                f"4. payment {payment_id}: net {count} refund(s) of {amount} Stars against a credit of {credited.get(payment_id, 0)}"
+            )
     for payment in session.scalars(select(Payment).order_by(Payment.id)):
         if credited.get(payment.id) != payment.amount:
             problems.append(

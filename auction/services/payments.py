@@ -250,6 +250,39 @@ def _complete_payment(
 
 
 # --- refunds --------------------------------------------------------------------------
+#
+# Telegram's refundStarPayment cannot share a database transaction: it may answer after
+# we gave up waiting, or succeed just before our commit fails. So an admin refund takes
+# three steps. First the credit is reversed and the payment stays "paid": the Stars leave
+# the user's available balance, so they cannot be spent while Telegram is asked (a
+# reversed credit on a "paid" payment is a refund in flight). Then Telegram is asked,
+# outside any transaction. Then the payment is marked refunded, or, if Telegram refused,
+# the reversal is undone. When Telegram's answer is lost, the refund stays in flight until
+# Telegram's refunded_payment message or the admin's retry completes it.
+
+
+class RefundDeclined(Exception):
+    """Raised by a `send_refund` callable when Telegram definitely did not refund."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    payment_id: int
+    amount: int
+    available: int
+    completed: bool  # False: Telegram's answer was lost; the Stars stay reserved for the refund
+
+
+@dataclass(frozen=True)
+class _RefundInFlight:
+    payment_id: int
+    amount: int
+    telegram_id: int
+    charge_id: str
 
 
 def _locked_payment(payment_id: int) -> Payment:
@@ -261,46 +294,96 @@ def _locked_payment(payment_id: int) -> Payment:
     return payment
 
 
-@atomic
-def refund_payment(admin_id: int, payment_id: int, send_refund: Callable[[int, str], None]) -> int:
-    """An admin gives a purchase back; returns the user's new available balance.
+def refund_payment(admin_id: int, payment_id: int, send_refund: Callable[[int, str], None]) -> RefundResult:
+    """An admin gives a purchase back to the payer's Telegram account.
 
     Allowed only while the user's available Stars still cover the whole purchase.
-    `send_refund(telegram_user_id, charge_id)` asks Telegram to refund
-    (refundStarPayment); it runs inside the transaction, so if Telegram refuses,
-    nothing is recorded.
+    `send_refund(telegram_user_id, charge_id)` calls refundStarPayment; it raises
+    RefundDeclined when Telegram refused (the Stars go back to the user and
+    RefundRefused says why), any other exception when the outcome is unknown (the
+    result is then not `completed`). Retrying an unknown outcome asks Telegram again.
     """
+    in_flight = _start_refund(admin_id, payment_id)
+    try:
+        send_refund(in_flight.telegram_id, in_flight.charge_id)
+    except RefundDeclined as declined:
+        _cancel_refund(payment_id)
+        raise RefundRefused(
+            _l("Telegram refused the refund: %(error)s. Nothing was changed."), error=declined.reason
+        ) from declined
+    except Exception:
+        log.warning("refund of payment %s: Telegram's answer was lost; the Stars stay reserved", payment_id, exc_info=True)
+        available = ledger.balances(db.session.get(Payment, payment_id).user_id).available
+        return RefundResult(payment_id, in_flight.amount, available, completed=False)
+    return RefundResult(payment_id, in_flight.amount, _finish_refund(payment_id), completed=True)
+
+
+@atomic
+def _start_refund(admin_id: int, payment_id: int) -> _RefundInFlight:
     admin = db.session.get(User, admin_id)
     if admin is None or not admin.is_admin:
         raise Forbidden()
     payment = _locked_payment(payment_id)
     if payment.status == "refunded":
         raise RefundRefused(_l("This payment has already been refunded."))
-    available = ledger.balances(payment.user_id).available
-    if available < payment.amount:
-        raise RefundRefused(
-            _l(
-                "This payment cannot be refunded: the user has %(available)s Stars available, "
-                "less than the %(amount)s Stars of the payment.",
-            ),
-            available=available,
-            amount=payment.amount,
-        )
-    new_available = ledger.reverse_purchase(payment.id)
+    if not ledger.reversed_amount(payment.id):
+        available = ledger.balances(payment.user_id).available
+        if available < payment.amount:
+            raise RefundRefused(
+                _l(
+                    "This payment cannot be refunded: the user has %(available)s Stars available, "
+                    "less than the %(amount)s Stars of the payment.",
+                ),
+                available=available,
+                amount=payment.amount,
+            )
+        ledger.reverse_purchase(payment.id)
+    return _RefundInFlight(payment.id, payment.amount, payment.user.telegram_id, payment.telegram_payment_charge_id)
+
+
+@atomic
+def _finish_refund(payment_id: int) -> int:
+    """Telegram refunded: mark the payment refunded and tell the user, once; returns their available Stars."""
+    payment = _locked_payment(payment_id)
+    if payment.status != "refunded" and _mark_refunded(payment) == "reversed":
+        _tell_refunded(payment.user_id, payment.id, payment.amount, ledger.balances(payment.user_id).available)
+    return ledger.balances(payment.user_id).available
+
+
+@atomic
+def _cancel_refund(payment_id: int) -> None:
+    """Telegram refused: the reserved Stars go back to the user's available balance."""
+    payment = _locked_payment(payment_id)
+    if payment.status == "paid" and ledger.reversed_amount(payment.id):
+        ledger.cancel_reversal(payment.id)
+
+
+def _mark_refunded(payment: Payment) -> str:
+    """Record a refund Telegram made: "reversed", or "flagged" when the Stars are gone."""
     payment.status = "refunded"
     payment.refunded_at = utcnow()
-    _tell_refunded(payment.user_id, payment.id, payment.amount, new_available)
-    db.session.flush()
-    send_refund(payment.user.telegram_id, payment.telegram_payment_charge_id)
-    return new_available
+    if ledger.reversed_amount(payment.id):
+        return "reversed"  # an admin refund had already set the Stars aside
+    available = ledger.balances(payment.user_id).available
+    if available >= payment.amount:
+        ledger.reverse_purchase(payment.id)
+        return "reversed"
+    _open_ticket(
+        payment.user_id,
+        payment.id,
+        f"Telegram refunded payment {payment.telegram_payment_charge_id} ({payment.amount} XTR), but the user has "
+        f"only {available} Stars available; the credit was not reversed. Review the account.",
+    )
+    return "flagged"
 
 
 @atomic
 def handle_refunded_payment(telegram_id: int, charge_id: str) -> str:
     """Telegram says it refunded a payment: take the Stars back if they are still there.
 
-    Returns "reversed", "flagged" (already spent or held: an admin gets a payment
-    ticket, no balance goes negative), "already" (we had refunded it) or "unknown".
+    Returns "reversed" (also when an admin refund had reserved them), "flagged" (already
+    spent or held: an admin gets a payment ticket, no balance goes negative), "already"
+    (recorded before) or "unknown".
     """
     payment = db.session.scalar(select(Payment).where(Payment.telegram_payment_charge_id == charge_id))
     if payment is None:
@@ -309,20 +392,8 @@ def handle_refunded_payment(telegram_id: int, charge_id: str) -> str:
     payment = _locked_payment(payment.id)
     if payment.status == "refunded":
         return "already"
-    payment.status = "refunded"
-    payment.refunded_at = utcnow()
-    available = ledger.balances(payment.user_id).available
-    if available >= payment.amount:
-        # The bot answers the refund message itself, so no outbox message here.
-        ledger.reverse_purchase(payment.id)
-        return "reversed"
-    _open_ticket(
-        payment.user_id,
-        payment.id,
-        f"Telegram refunded payment {charge_id} ({payment.amount} XTR), but the user has only {available} Stars "
-        "available; the credit was not reversed. Review the account.",
-    )
-    return "flagged"
+    # The bot answers the refund message itself, so no outbox message here.
+    return _mark_refunded(payment)
 
 
 # --- support --------------------------------------------------------------------------

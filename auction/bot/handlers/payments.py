@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 from telegram import Bot, LabeledPrice, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -34,6 +35,7 @@ from auction.services.users import TelegramProfile, upsert_telegram_user
 log = logging.getLogger("auction.bot")
 
 CURRENCY = "XTR"
+REFUND_WAIT_SECONDS = 15
 
 
 def register(application: Application) -> None:
@@ -186,7 +188,9 @@ async def pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             timeout=8,
         )
     except Exception:
-        log.exception("pre-checkout check failed for %s", query.invoice_payload)
+        # The payload is a bearer secret for the invoice: log only a short digest of it.
+        digest = hashlib.sha256(query.invoice_payload.encode()).hexdigest()[:12]
+        log.exception("pre-checkout check failed for invoice payload sha256:%s", digest)
         with flask_app(context).app_context(), speaking_to(language_code=query.from_user.language_code):
             refusal = _("Payments are unavailable for a moment. Nothing was charged; please try again.")
     if refusal is None:
@@ -373,19 +377,26 @@ def refund_reply(profile: TelegramProfile, argument: str, send_refund: Callable[
         if not argument.isdigit():
             return {"text": _("Send /refund followed by the payment number, for example /refund 42.")}
     try:
-        available = payments.refund_payment(user.id, int(argument), send_refund)
+        result = payments.refund_payment(user.id, int(argument), send_refund)
     except ServiceError as refused:
         with speaking_to(user):
             return {"text": str(refused)}
-    except TelegramError as error:
-        with speaking_to(user):
-            return {"text": _("Telegram refused the refund: %(error)s. Nothing was changed.", error=error.message)}
     with speaking_to(user):
+        if not result.completed:
+            return {
+                "text": _(
+                    "Telegram did not answer, so it is unknown whether payment #%(id)s was refunded. Its %(amount)s ⭐ "
+                    "are set aside from the user's balance until the refund is confirmed: Telegram's refund notice "
+                    "completes it, or send /refund %(id)s again to retry.",
+                    id=result.payment_id,
+                    amount=result.amount,
+                )
+            }
         return {
             "text": _(
                 "Payment #%(id)s refunded. The user was told; they now have %(available)s ⭐ available.",
-                id=argument,
-                available=available,
+                id=result.payment_id,
+                available=result.available,
             )
         }
 
@@ -398,8 +409,18 @@ async def refund(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     bot = context.bot
 
     def send_refund(telegram_user_id: int, charge_id: str) -> None:
-        # Runs in the service's worker thread, inside its transaction: a refusal rolls it back.
-        asyncio.run_coroutine_threadsafe(bot.refund_star_payment(telegram_user_id, charge_id), loop).result(15)
+        # Runs in the service's worker thread, between its transactions. A lost answer
+        # (timeout, network) propagates as is: the outcome is unknown, not a refusal.
+        future = asyncio.run_coroutine_threadsafe(bot.refund_star_payment(telegram_user_id, charge_id), loop)
+        try:
+            future.result(REFUND_WAIT_SECONDS)
+        except TelegramError as error:
+            # BadRequest is a NetworkError in python-telegram-bot, but it is Telegram's answer.
+            if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+                raise
+            if "charge_already_refunded" in error.message.lower():
+                return  # a retry after a lost answer: the first request did refund
+            raise payments.RefundDeclined(error.message) from error
 
     argument = " ".join(context.args or []).strip()
     reply = await call_service(flask_app(context), refund_reply, profile_of(update.effective_user), argument, send_refund)
