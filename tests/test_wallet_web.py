@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from auction.extensions import db
@@ -138,3 +139,23 @@ def test_balance_fragment_rendered_for_the_live_stream(app, make_user):
     ((name, html),) = render_event(app, "balance_changed", {"user_id": user_id, "available": 42, "held": 0}, "ru")
     assert name == "wallet-balance"
     assert "42 ⭐" in html and "Доступно" in html
+
+
+def test_history_explains_a_refund_that_telegram_turned_down(app, client, make_user):
+    from auction.services import payments
+
+    alice = make_user("Alice", telegram_id=555_000_077)
+    admin = make_user("Admin", is_admin=True)
+    with app.app_context():
+        purchase = payments.start_purchase(alice, 40, "bot")
+        paid = payments.complete_payment(555_000_077, purchase.payload, 40, "XTR", "tg-turned-down", "")
+
+        def telegram_refuses(tg, charge):
+            raise payments.RefundDeclined("Bad Request: CHARGE_NOT_FOUND")
+
+        with pytest.raises(payments.RefundRefused):
+            payments.refund_payment(admin, paid.payment_id, telegram_refuses)
+    sign_in(client, alice)
+    text = page(client.get("/wallet")).get_text(" ", strip=True)
+    assert "Refund turned down by Telegram; Stars returned" in text
+    assert "refund_canceled" not in text

@@ -33,6 +33,8 @@ def history_label(entry: ledger.HistoryEntry) -> str:
         return _("Demo Stars (sandbox)")
     if entry.reason == ledger.REFUND:
         return _("Purchase refunded to Telegram")
+    if entry.reason == ledger.REFUND_CANCELED:
+        return _("Refund turned down by Telegram; Stars returned")
     if entry.reason == ledger.HOLD:
         return _("Reserved for your bid on “%(title)s”", title=title)
     if entry.reason == ledger.RELEASE:
