@@ -219,11 +219,6 @@ def buy_now_available(buy_now_price: int | None, has_bids: bool, reserve: int | 
     return not has_bids
 
 
-def fee_for(price: int, fee_percent: int) -> int:
-    """The platform's cut in whole Stars, rounded down so the seller never gets less than shown."""
-    return price * fee_percent // 100
-
-
 def mask_name(name: str) -> str:
     """`Alice` -> `A***e`: enough to tell bidders apart, not enough to identify them."""
     name = (name or "").strip().lstrip("@#")
@@ -800,7 +795,7 @@ def _notify_close(auction: Auction, losers: list[int]) -> None:
     price = auction.final_price
     if auction.winner_id is not None:
         _notify(auction.winner_id, "auction_won", auction, price=price)
-        _notify(auction.seller_id, "auction_sold", auction, price=price, net=price - fee_for(price, _fee_percent()))
+        _notify(auction.seller_id, "auction_sold", auction, price=price, net=price - ledger.fee_for(price, _fee_percent()))
     else:
         _notify(auction.seller_id, "auction_unsold", auction)
     for user_id in sorted(set(losers)):

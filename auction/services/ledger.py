@@ -295,7 +295,8 @@ def _check_amount(amount: int, *, allow_zero: bool = False) -> None:
         raise ValueError(f"amount must be a positive whole number of Stars, not {amount!r}")
 
 
-def _fee(price: int, fee_percent: int) -> int:
+def fee_for(price: int, fee_percent: int) -> int:
+    """The platform's cut in whole Stars, rounded down so the seller never gets less than shown."""
     if not 0 <= fee_percent <= 100:
         raise ValueError(f"fee_percent must be 0..100, not {fee_percent!r}")
     return price * fee_percent // 100
@@ -453,7 +454,7 @@ def capture_hold(user_id: int, auction_id: int, price: int, seller_id: int, fee_
     winner's new available balance.
     """
     _check_amount(price)
-    fee = _fee(price, fee_percent)
+    fee = fee_for(price, fee_percent)
     hold = _active_hold(user_id, auction_id)
     if hold is None or hold.amount < price:
         set_hold(user_id, auction_id, price)
@@ -477,7 +478,7 @@ def pay_now(buyer_id: int, seller_id: int, auction_id: int, price: int, fee_perc
     _check_amount(price)
     if _active_hold(buyer_id, auction_id) is not None:
         return capture_hold(buyer_id, auction_id, price, seller_id, fee_percent)
-    fee = _fee(price, fee_percent)
+    fee = fee_for(price, fee_percent)
     accounts = _lock(("available", buyer_id), ("available", seller_id), ("platform_revenue", None))
     available = accounts[("available", buyer_id)]
     if available.balance < price:
