@@ -32,9 +32,20 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+class AuctionFlask(Flask):
+    """Flask with long cache lifetimes for static files whose names never change."""
+
+    IMMUTABLE_PREFIXES = ("uploads/", "vendor/")  # random photo names; versioned vendor files
+
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        if filename and filename.replace("\\", "/").startswith(self.IMMUTABLE_PREFIXES):
+            return 365 * 24 * 3600
+        return super().get_send_file_max_age(filename)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the Flask app; `config` overrides what the environment says."""
-    app = Flask(
+    app = AuctionFlask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

@@ -208,3 +208,21 @@ def test_broken_exif_orientation_does_not_crash(tmp_path):
     data = jpeg_with_exif(two_tone(300, 200), orientation=42)
     stored = store_photo(data, static_root=tmp_path)
     assert opened(tmp_path, stored.large_path).size == (300, 200)
+
+
+def test_stored_photos_and_vendor_files_are_served_with_a_long_cache_life(app, client):
+    from auction.config import ROOT
+    from auction.services.demo import demo_photo
+    from auction.services.photos import delete_photo, store_photo
+
+    stored = store_photo(demo_photo("Cache", 1), static_root=ROOT / "static")
+    try:
+        response = client.get(f"/static/{stored.thumb_path}")
+        assert response.status_code == 200
+        assert response.mimetype == "image/webp"
+        assert "max-age=31536000" in response.headers["Cache-Control"]
+    finally:
+        delete_photo(stored)
+    vendor = client.get("/static/vendor/htmx-2.0.11.min.js")
+    assert "max-age=31536000" in vendor.headers["Cache-Control"]
+    assert "max-age=31536000" not in client.get("/static/css/app.css").headers.get("Cache-Control", "")
