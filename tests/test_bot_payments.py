@@ -18,7 +18,7 @@ SITE = "https://auction.example"
 
 @pytest.fixture
 def bot_app(make_app, fake_telegram):
-    return make_app(**bot_config(fake_telegram, BASE_URL=SITE, DEV_LOGIN=False))  # dev login is refused on https
+    return make_app(**bot_config(fake_telegram, BASE_URL=SITE))
 
 
 def said(fake, user, since=0, method="sendMessage", contains=None):

@@ -19,7 +19,7 @@ from tests.fake_telegram import bot_config, run_bot
 
 @pytest.fixture
 def bot_app(make_app, fake_telegram):
-    return make_app(**bot_config(fake_telegram, BASE_URL="https://auction.example", DEV_LOGIN=False))
+    return make_app(**bot_config(fake_telegram, BASE_URL="https://auction.example"))
 
 
 def telegram_id(app, user_id: int) -> int:
