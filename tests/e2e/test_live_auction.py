@@ -338,7 +338,7 @@ def test_the_controls_follow_each_bid_and_keep_what_the_reader_typed(browser, ap
 
 def test_a_sealed_bid_note_and_an_admins_cancel_stay_through_a_push(browser, app, site, people, make_user):
     admin = make_user("Ada", is_demo=True, is_admin=True)
-    auction_id = list_item(app, people["seller"], "Tin soldier", kind="sealed_first", buy_now_price=300)
+    auction_id = list_item(app, people["seller"], "Tin soldier", kind="sealed_first")
     bid(app, auction_id, people["anna"], 50)
     anna = open_auction(browser, site, "Anna", people["anna"], auction_id)
     ada = open_auction(browser, site, "Ada", admin, auction_id)
