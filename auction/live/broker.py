@@ -19,6 +19,7 @@ import logging
 import re
 import secrets
 import threading
+from abc import ABC, abstractmethod
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -107,7 +108,7 @@ class Subscription:
             waiter.set_result(None)
 
 
-class Broker:
+class Broker(ABC):
     """The interface both backends share; subscriptions live on the loop the broker started on."""
 
     backend = "base"
@@ -141,9 +142,9 @@ class Broker:
 
     # -- publishing (any thread) -----------------------------------------------------------------
 
+    @abstractmethod
     def publish(self, channel: str, name: str, data: dict) -> int:
         """Number the event, keep it for replay, hand it to subscribers; returns its id."""
-        raise NotImplementedError
 
     @staticmethod
     def check(channel: str, name: str) -> None:
@@ -170,20 +171,20 @@ class Broker:
                 if not subs:
                     del self._subscribers[channel]
 
+    @abstractmethod
     def current_ids(self, channels: Iterable[str]) -> dict[str, int]:
         """The id of the newest event of each channel (0 when it has none); any thread."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def last_ids(self, channels: Iterable[str]) -> dict[str, int]:
         """`current_ids` for the loop."""
-        raise NotImplementedError
 
     def position(self, ids: dict[str, int]) -> str:
         return encode_position(self.epoch, ids)
 
+    @abstractmethod
     async def since(self, channel: str, after_id: int) -> list[Event]:
         """The kept events of `channel` newer than `after_id`, oldest first."""
-        raise NotImplementedError
 
     def _fan_out(self, event: Event) -> None:
         subscriptions = self._subscribers.get(event.channel)
