@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from auction.extensions import db
@@ -75,3 +76,14 @@ def bid_rows(app, auction_id: int) -> list[tuple[int, int, str]]:
             select(Bid.bidder_id, Bid.amount, Bid.kind).where(Bid.auction_id == auction_id).order_by(Bid.id)
         ).all()
         return [tuple(r) for r in rows]
+
+
+@pytest.fixture
+def people(app, make_user):
+    """A seller and two bidders, Alice and Bob, with 1,000 Stars each: (seller, alice, bob)."""
+    seller = make_user("Sam")
+    alice = make_user("Alice")
+    bob = make_user("Bob")
+    for user in (alice, bob):
+        give_stars(app, user, 1_000)
+    return seller, alice, bob

@@ -21,8 +21,12 @@ from auction.services.users import TelegramProfile, upsert_telegram_user
 from tests.fake_telegram import fake_telegram  # noqa: F401  (the fake Bot API, as a fixture)
 from tests.servers import live_server, run_server  # noqa: F401  (the real server, as a fixture and a helper)
 
+# Fixtures shared by several modules; a module that defines its own fixture of the same name wins.
+pytest_plugins = ["tests.bidding_helpers"]
+
 TEST_BOT_TOKEN = "123456:TEST-token-for-the-fake-bot-api"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 _telegram_ids = count(700_000_001)
 
 
@@ -57,6 +61,20 @@ def uploads_left_as_found():
                 path.unlink(missing_ok=True)
             elif not any(path.iterdir()):
                 path.rmdir()
+
+
+@pytest.fixture
+def redis_namespace():
+    """A Redis key prefix of this test's own (database 15); only its keys are removed afterwards."""
+    import redis
+
+    namespace = f"test-{secrets.token_hex(6)}"
+    yield namespace
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    keys = list(client.scan_iter(f"{namespace}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 @pytest.fixture

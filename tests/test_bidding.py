@@ -15,16 +15,6 @@ from tests.bidding_helpers import active_holds, auction_row, balances, bid_rows,
 from tests.invariants import assert_ledger_clean
 
 
-@pytest.fixture
-def people(app, make_user):
-    seller = make_user("Sam")
-    alice = make_user("Alice")
-    bob = make_user("Bob")
-    for user in (alice, bob):
-        give_stars(app, user, 1_000)
-    return seller, alice, bob
-
-
 def call(app, fn, *args, **kwargs):
     with app.app_context():
         try:

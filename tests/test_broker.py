@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import threading
 
 import pytest
-import redis
 
 from auction.extensions import db
 from auction.live.broker import MemoryBroker, RedisBroker, create_broker, decode_position, encode_position
@@ -16,18 +14,6 @@ from auction.services.transaction import atomic, emit
 from tests.wallet_helpers import make_auction
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
-
-
-@pytest.fixture
-def redis_namespace():
-    """A key prefix of this test's own; only its keys are removed afterwards."""
-    namespace = f"test-broker-{secrets.token_hex(6)}"
-    yield namespace
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{namespace}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @pytest.fixture(params=["memory", "redis"])

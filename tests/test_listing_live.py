@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import httpx
-import pytest
 from bs4 import BeautifulSoup
 from PIL import Image
 
@@ -63,16 +62,6 @@ def add_category(app, slug: str, name_en: str, name_ru: str) -> int:
         db.session.add(category)
         db.session.commit()
         return category.id
-
-
-@pytest.fixture
-def people(app, make_user):
-    seller = make_user("Sam")
-    alice = make_user("Alice")
-    bob = make_user("Bob")
-    for user in (alice, bob):
-        give_stars(app, user, 1_000)
-    return seller, alice, bob
 
 
 def test_the_grid_follows_the_listings_channel_card_by_card(app, client, people):

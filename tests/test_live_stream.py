@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import queue
-import secrets
 import time
 
 import httpx
 import pytest
-import redis
 
 import auction.web.listing_live  # noqa: F401  (its renderers exist before the fixture below lifts one)
 from auction.live import live_url, renderers
@@ -39,17 +37,6 @@ def session_cookie(app, user_id: int) -> str:
     client = app.test_client()
     sign_in(client, user_id)
     return client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
-
-
-@pytest.fixture
-def redis_namespace():
-    namespace = f"test-live-{secrets.token_hex(6)}"
-    yield namespace
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{namespace}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 def test_a_committed_listing_reaches_an_open_stream(app, make_user, live_server):
