@@ -8,11 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import select
 
-from auction.config import ROOT
-from auction.extensions import db
-from auction.models import AuctionImage
 from tests.servers import run_server
 
 pytestmark = pytest.mark.browser
@@ -20,22 +16,13 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def demo_site(app):
-    """The real server with the demo data `make run` seeds; removes the demo photos afterwards."""
+    """The real server with the demo data `make run` seeds."""
     from auction.services.demo import seed_demo
 
     with app.app_context():
         seed_demo()
-        photos = [
-            ROOT / "static" / path
-            for image in db.session.scalars(select(AuctionImage))
-            for path in (image.thumb_path, image.large_path)
-        ]
-    try:
-        with run_server(app) as base_url:
-            yield base_url
-    finally:
-        for photo in photos:
-            photo.unlink(missing_ok=True)
+    with run_server(app) as base_url:
+        yield base_url
 
 
 def open_page(browser, base_url: str, width: int):

@@ -9,11 +9,9 @@ from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from auction.config import ROOT
 from auction.extensions import db
-from auction.models import AuctionImage, Category
+from auction.models import Category
 from auction.services import bidding, ledger
 from auction.services.demo import demo_photo
 from auction.services.listings import ListingDraft, create_listing
@@ -71,14 +69,8 @@ def shop(app, make_user) -> dict:
 
 @pytest.fixture
 def site(app, shop) -> Iterator[str]:
-    try:
-        with run_server(app) as base_url:
-            yield base_url
-    finally:
-        with app.app_context():
-            for image in db.session.scalars(select(AuctionImage)):
-                for path in (image.thumb_path, image.large_path):
-                    (ROOT / "static" / path).unlink(missing_ok=True)
+    with run_server(app) as base_url:
+        yield base_url
 
 
 def test_the_home_page_follows_bids_new_listings_the_close_and_categories(browser, app, site, shop):

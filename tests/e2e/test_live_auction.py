@@ -15,11 +15,9 @@ from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from auction.config import ROOT
 from auction.extensions import db
-from auction.models import Auction, AuctionImage, utcnow
+from auction.models import Auction, utcnow
 from auction.services import bidding, ledger
 from auction.services.demo import demo_photo
 from auction.services.listings import ListingDraft, create_listing
@@ -58,18 +56,12 @@ class Tab:
 
 @pytest.fixture
 def site(app, people) -> Iterator[str]:
-    """The real server on the test database; removes the listing photos the test stored.
+    """The real server on the test database (its photos go with the session's uploads fixture).
 
     Starts after `people`: the users are written before the server's scheduler touches the database.
     """
-    try:
-        with run_server(app) as base_url:
-            yield base_url
-    finally:
-        with app.app_context():
-            for image in db.session.scalars(select(AuctionImage)):
-                for path in (image.thumb_path, image.large_path):
-                    (ROOT / "static" / path).unlink(missing_ok=True)
+    with run_server(app) as base_url:
+        yield base_url
 
 
 @pytest.fixture
