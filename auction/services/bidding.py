@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from auction.extensions import db
 from auction.models import Auction, Bid, Hold, User, utcnow
-from auction.services import ledger, outbox
+from auction.services import ledger, listings, outbox
 from auction.services.errors import Forbidden, NotFound, ServiceError
 from auction.services.transaction import atomic, emit
 
@@ -683,7 +683,7 @@ def cancel_auction(auction_id: int, actor_id: int) -> CloseResult:
     if not actor.is_admin:
         if actor.id != auction.seller_id:
             raise Forbidden()
-        if auction.bid_count > 0:
+        if not listings.editable(auction):
             raise CannotCancel()
     _release_all_holds(auction)
     auction.status = "canceled"

@@ -188,6 +188,11 @@ EDITABLE_FIELDS = (
 )
 
 
+def editable(auction: Auction) -> bool:
+    """A seller may edit or cancel a listing only while it is open and nobody has bid."""
+    return auction.bid_count == 0 and auction.status in ("scheduled", "live")
+
+
 @atomic
 def update_listing(auction_id: int, seller_id: int, draft: ListingDraft) -> None:
     """Change a listing's terms; only its seller, and only before the first bid.
@@ -199,7 +204,7 @@ def update_listing(auction_id: int, seller_id: int, draft: ListingDraft) -> None
     auction = lock_auction(auction_id)
     if auction.seller_id != seller_id:
         raise Forbidden()
-    if auction.bid_count > 0 or auction.status not in ("scheduled", "live"):
+    if not editable(auction):
         raise CannotEdit()
     draft.kind = auction.kind
     _validate(draft, photos_required=False)

@@ -20,6 +20,8 @@ from auction.services.listings import MAX_PHOTOS, ListingDraft
 from auction.web.formatting import is_htmx
 
 bp = Blueprint("auctions", __name__, url_prefix="/auctions")
+# Templates ask the service, not bid_count, whether the seller may still edit or cancel.
+bp.add_app_template_global(listings.editable, "listing_editable")
 
 
 def _viewer_id() -> int | None:
@@ -370,7 +372,7 @@ def edit(auction_id: int):
         abort(404)
     if auction.seller_id != current_user.id:
         abort(403)
-    if auction.bid_count > 0 or auction.status not in ("scheduled", "live"):
+    if not listings.editable(auction):
         flash(str(bidding.CannotEdit()), "error")
         return redirect(url_for("auctions.show", auction_id=auction_id))
     if request.method == "GET":
