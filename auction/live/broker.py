@@ -5,7 +5,7 @@ embedded default). `RedisBroker` numbers events and keeps the replay buffer in R
 several processes see the same ids; one pattern subscription per process fans out to the
 local streams (CTFd's design, on asyncio).
 
-`publish` is synchronous and safe from any thread: services commit in a2wsgi's worker
+`publish` is synchronous and safe from any thread: services commit in the web pool's worker
 threads, the bot's and the scheduler's worker threads. Delivery to streams happens on the
 event loop the broker was started on.
 """
