@@ -57,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         # Only reachable with DEV_LOGIN on: a throw-away key for a local trial.
         app.config["SECRET_KEY"] = secrets.token_hex(32)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config)
     if app.config["BASE_URL"].startswith("https://"):
         # Follows the final BASE_URL, whether it came from the environment or `config`.
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
@@ -86,6 +87,38 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or "en"
 
 
+def _engine_options(config: dict) -> dict:
+    uri = config["SQLALCHEMY_DATABASE_URI"]
+    options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+    if uri.endswith(":memory:"):
+        return options  # one shared connection (flask-sqlalchemy's StaticPool)
+    # Every web thread keeps a connection of its own: with fewer, busy moments open and close
+    # overflow connections (and rerun the SQLite pragmas) on every request. The rest are for
+    # the bot's and the scheduler's threads.
+    options.setdefault("pool_size", config["WEB_THREADS"] + 4)
+    if uri.startswith("sqlite"):
+        # A file on this machine never drops a connection: no `SELECT 1` before every checkout.
+        options["pool_pre_ping"] = False
+    return options
+
+
+def _request_user(load):
+    """The signed-in user as a snapshot for this request, apart from the session.
+
+    A service's commit expires every object in the session; if the request's user stayed
+    in it, the page rendered after a bid would read the user row again (for its language,
+    its time zone, its id). Views only read the user's own columns, and services take ids.
+    """
+
+    def loader(session_id: str):
+        user = load(session_id)
+        if user is not None:
+            db.session.expunge(user)
+        return user
+
+    return loader
+
+
 def register_extensions(app: Flask) -> None:
     from auction import live, models  # noqa: F401  (models: every table known to Alembic)
     from auction.services.users import load_session_user
@@ -97,7 +130,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
-    login_manager.user_loader(load_session_user)
+    login_manager.user_loader(_request_user(load_session_user))
     live.init_app(app)  # the event broker; committed events reach it through the transaction's sink
 
 
