@@ -505,7 +505,6 @@ def _place_english(auction: Auction, bidder_id: int, new_max: int, source: str, 
     auction.current_price = outcome.price
     auction.leading_bidder_id = outcome.leader_id
     extended = _apply_anti_sniping(auction, now)
-    db.session.flush()
     if moved or extended or outcome.newcomer_leads:
         _announce_price(auction, extended)
     if outcome.outbid_id is not None:

@@ -105,7 +105,8 @@ def enqueue_telegram(
     """
     from flask_babel import force_locale
 
-    user = db.session.get(User, user_id)
+    with db.session.no_autoflush:  # the caller's pending rows go out with this row, in one flush
+        user = db.session.get(User, user_id)
     if user is None:
         raise NotFound()
     if user.telegram_id is None or user.bot_blocked:
