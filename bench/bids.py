@@ -7,7 +7,10 @@ fresh database, signs every bidder in through /dev-login (session cookie + CSRF 
 same as a browser), then measures in the same run:
 
 1. baseline: the same number of clients calling the trivial GET /healthz as fast as they can;
-2. bids: each bidder posts htmx bids (full stack: session, CSRF, the bid transaction with
+2. floor: the same signed-in htmx bid POST, refused before any bid work (an amount that is not
+   a number): session, CSRF, the page read and the rendered fragment, without the bid
+   transaction. What the web stack alone costs per bid request;
+3. bids: each bidder posts htmx bids (full stack: session, CSRF, the bid transaction with
    its ledger hold, the rendered fragment) on a few hot English auctions, like a person
    after one item: on its own item while someone else leads it (on another while it
    leads), at the minimum next bid it last saw (every bid response shows it), or half the
@@ -15,7 +18,9 @@ same as a browser), then measures in the same run:
    took (including a maximum the leader's proxy outbid at once); bids refused as too low
    (another bidder got in first) are counted apart.
 
-Afterwards it checks the books: the ledger invariants, one leader per auction holding
+`ceiling_ratio` is floor requests/s x the share of bids accepted / baseline: the ratio the
+bids would reach if the bid transaction itself cost nothing, at the share of bids that win
+the race. Afterwards it checks the books: the ledger invariants, one leader per auction holding
 exactly its maximum, and every accepted bid recorded. Prints a table and, as its last
 line, one JSON object.
 """
@@ -174,7 +179,7 @@ def worker(args: tuple) -> dict:
     results = {"requests": 0, "accepted": 0, "refused": 0, "errors": 0, "latencies": [], "accepted_by_auction": {}}
     lock = threading.Lock()
     sessions = []
-    if phase == "bids":
+    if phase in ("bids", "floor"):
         sessions = [sign_in(base_url, user_id) for user_id in user_ids]
     else:
         sessions = [(httpx.Client(base_url=base_url, timeout=30), "") for _ in user_ids]
@@ -193,6 +198,14 @@ def worker(args: tuple) -> dict:
                     ok = client.get("/healthz").status_code == 200
                     local["requests"] += 1
                     local["errors"] += not ok
+                elif phase == "floor":
+                    response = client.post(
+                        f"/auctions/{home}/bids",
+                        data={"amount": "many"},
+                        headers={"HX-Request": "true", "X-CSRFToken": token},
+                    )
+                    local["requests"] += 1
+                    local["errors"] += response.status_code != 200 or 'id="bid-error"' not in response.text
                 else:
                     # Like a person after one item: bid on it while someone else leads (elsewhere
                     # while we lead it), at the minimum next bid we last saw, or half the time
@@ -251,7 +264,7 @@ def worker(args: tuple) -> dict:
 
 def run_phase(phase: str, base_url: str, user_ids: list[int], auction_ids: list[int], seconds: float, processes: int) -> dict:
     chunks = [user_ids[i::processes] for i in range(processes)]
-    start_at = time.time() + 3 + len(user_ids) * (0.05 if phase == "bids" else 0)  # time for every sign-in
+    start_at = time.time() + 3 + len(user_ids) * (0.05 if phase != "baseline" else 0)  # time for every sign-in
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(processes) as pool:
         parts = pool.map(worker, [(phase, base_url, chunk, auction_ids, start_at, seconds, n) for n, chunk in enumerate(chunks) if chunk])
@@ -327,6 +340,7 @@ def main() -> None:
         server, base_url = start_server(database_url)
         processes = max(1, min(options.processes, options.bidders))
         baseline = run_phase("baseline", base_url, bidder_ids, auction_ids, options.seconds, processes)
+        floor = run_phase("floor", base_url, bidder_ids, auction_ids, options.seconds, processes)
         bids = run_phase("bids", base_url, bidder_ids, auction_ids, options.seconds, processes)
     finally:
         if server is not None:
@@ -337,6 +351,8 @@ def main() -> None:
 
     baseline_rps = baseline["requests"] / options.seconds
     accepted_per_s = bids["accepted"] / options.seconds
+    floor_rps = floor["requests"] / options.seconds
+    accepted_share = bids["accepted"] / bids["requests"] if bids["requests"] else 0.0
     summary = {
         "bidders": options.bidders,
         "seconds": options.seconds,
@@ -344,25 +360,33 @@ def main() -> None:
         "accepted_bids_per_s": round(accepted_per_s, 1),
         "bid_requests_per_s": round(bids["requests"] / options.seconds, 1),
         "refused_bids": bids["refused"],
-        "errors": bids["errors"] + baseline["errors"],
+        "accepted_share": round(accepted_share, 3),
+        "errors": bids["errors"] + baseline["errors"] + floor["errors"],
         "baseline_rps": round(baseline_rps, 1),
+        "floor_rps": round(floor_rps, 1),
         "ratio": round(accepted_per_s / baseline_rps, 3) if baseline_rps else 0.0,
+        "ceiling_ratio": round(floor_rps * accepted_share / baseline_rps, 3) if baseline_rps else 0.0,
         "p50_ms": round(percentile(bids["latencies"], 50), 1),
         "p99_ms": round(percentile(bids["latencies"], 99), 1),
         "baseline_p50_ms": round(percentile(baseline["latencies"], 50), 1),
         "baseline_p99_ms": round(percentile(baseline["latencies"], 99), 1),
+        "floor_p50_ms": round(percentile(floor["latencies"], 50), 1),
+        "floor_p99_ms": round(percentile(floor["latencies"], 99), 1),
         "invariant_violations": len(problems),
         "database": kind,
         "database_url": redact(options.database_url) if options.database_url else "fresh SQLite file",
     }
-    print(f"{'':24}{'baseline /healthz':>20}{'bids':>14}")
-    print(f"{'requests/s':24}{baseline_rps:>20.1f}{bids['requests'] / options.seconds:>14.1f}")
-    print(f"{'accepted bids/s':24}{'':>20}{accepted_per_s:>14.1f}")
-    print(f"{'refused (too low)':24}{'':>20}{bids['refused']:>14}")
-    print(f"{'errors':24}{baseline['errors']:>20}{bids['errors']:>14}")
-    print(f"{'p50 ms':24}{summary['baseline_p50_ms']:>20}{summary['p50_ms']:>14}")
-    print(f"{'p99 ms':24}{summary['baseline_p99_ms']:>20}{summary['p99_ms']:>14}")
-    print(f"ratio accepted/baseline: {summary['ratio']}   invariant violations: {len(problems)}   database: {kind}")
+    print(f"{'':24}{'baseline /healthz':>20}{'floor (no bid work)':>22}{'bids':>14}")
+    print(f"{'requests/s':24}{baseline_rps:>20.1f}{floor_rps:>22.1f}{bids['requests'] / options.seconds:>14.1f}")
+    print(f"{'accepted bids/s':24}{'':>20}{'':>22}{accepted_per_s:>14.1f}")
+    print(f"{'refused (too low)':24}{'':>20}{'':>22}{bids['refused']:>14}")
+    print(f"{'errors':24}{baseline['errors']:>20}{floor['errors']:>22}{bids['errors']:>14}")
+    print(f"{'p50 ms':24}{summary['baseline_p50_ms']:>20}{summary['floor_p50_ms']:>22}{summary['p50_ms']:>14}")
+    print(f"{'p99 ms':24}{summary['baseline_p99_ms']:>20}{summary['floor_p99_ms']:>22}{summary['p99_ms']:>14}")
+    print(
+        f"ratio accepted/baseline: {summary['ratio']}   ceiling (free bid transaction, {accepted_share:.0%} accepted): "
+        f"{summary['ceiling_ratio']}   invariant violations: {len(problems)}   database: {kind}"
+    )
     for problem in problems[:20]:
         print("  !", problem)
     print(json.dumps(summary))
