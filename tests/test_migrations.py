@@ -113,3 +113,30 @@ def test_flask_db_migrate_writes_no_new_revision(empty_app, tmp_path):
     flask_migrate.upgrade(directory=str(directory))
     flask_migrate.migrate(directory=str(directory), message="should be empty")
     assert sorted(p.name for p in (directory / "versions").iterdir() if p.name != "__pycache__") == before
+
+
+def test_0002_takes_the_made_up_telegram_ids_off_seeded_demo_users(empty_app):
+    from sqlalchemy import text
+
+    flask_migrate.upgrade(revision="0001")
+    with db.engine.begin() as connection:
+        # As the earlier seed left them: a demo user with a real-range id and a queued message.
+        for user_id, telegram_id, demo in ((1, 900000005, True), (2, 555, False)):
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, telegram_id, username, first_name, locale, is_admin, is_demo, is_suspended,"
+                    " bot_blocked, session_version, timezone, created_at) VALUES (:id, :tg, :name, 'X', NULL, false, :demo, false, false, 0, 'UTC', CURRENT_TIMESTAMP)"
+                ),
+                {"id": user_id, "tg": telegram_id, "name": f"user{user_id}", "demo": demo},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO outbox (channel, user_id, chat_id, kind, payload, status, attempts, next_attempt_at, created_at)"
+                    " VALUES ('telegram', :id, :tg, 'outbid', '{}', 'pending', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"id": user_id, "tg": telegram_id},
+            )
+    flask_migrate.upgrade()
+    with db.engine.connect() as connection:
+        assert dict(connection.execute(text("SELECT id, telegram_id FROM users")).all()) == {1: None, 2: 555}
+        assert [row[0] for row in connection.execute(text("SELECT user_id FROM outbox"))] == [2]

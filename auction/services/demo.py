@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+from dataclasses import dataclass
 from datetime import timedelta
 
 from PIL import Image, ImageDraw
@@ -15,7 +16,6 @@ from auction.services.bidding import place_bid
 from auction.services.ledger import credit_sandbox
 from auction.services.listings import ListingDraft, create_listing
 from auction.services.transaction import atomic
-from auction.services.users import TelegramProfile, upsert_telegram_user
 
 CATEGORIES = [
     ("collectibles", "Collectibles", "Коллекционное"),
@@ -26,12 +26,22 @@ CATEGORIES = [
     ("gifts", "Telegram gifts", "Подарки Telegram"),
 ]
 
+@dataclass(frozen=True)
+class DemoUser:
+    first_name: str
+    last_name: str | None
+    username: str
+    language_code: str
+
+
+# No Telegram ids: any number would belong to some real person, who could then sign in with
+# Telegram as a demo account (one of them an admin) and be sent its notifications.
 DEMO_USERS = [
-    TelegramProfile(900000001, "Alice", "Smirnova", "alice_demo", language_code="en"),
-    TelegramProfile(900000002, "Борис", "Иванов", "boris_demo", language_code="ru"),
-    TelegramProfile(900000003, "Chen", None, "chen_demo", language_code="en"),
-    TelegramProfile(900000004, "Дарья", "Кузнецова", "dasha_demo", language_code="ru"),
-    TelegramProfile(900000005, "Admin", None, "admin_demo", language_code="en"),
+    DemoUser("Alice", "Smirnova", "alice_demo", "en"),
+    DemoUser("Борис", "Иванов", "boris_demo", "ru"),
+    DemoUser("Chen", None, "chen_demo", "en"),
+    DemoUser("Дарья", "Кузнецова", "dasha_demo", "ru"),
+    DemoUser("Admin", None, "admin_demo", "en"),
 ]
 
 ITEMS = [
@@ -87,10 +97,15 @@ def _create_categories() -> dict[str, int]:
 
 
 @atomic
-def _create_demo_user(profile: TelegramProfile, admin: bool) -> int:
-    user = upsert_telegram_user(profile)
-    user.is_demo = True
+def _create_demo_user(profile: DemoUser, admin: bool) -> int:
+    user = db.session.scalar(select(User).where(User.is_demo.is_(True), User.username == profile.username))
+    if user is None:
+        user = User(telegram_id=None, is_demo=True)
+        db.session.add(user)
+    user.first_name, user.last_name, user.username = profile.first_name, profile.last_name, profile.username
+    user.language_code = profile.language_code
     user.is_admin = admin
+    db.session.flush()
     return user.id
 
 
