@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from flask import Flask
 
-from auction.services import bidding
+from auction.services import bidding, payments
 
 log = logging.getLogger("auction.jobs")
 
@@ -35,6 +35,7 @@ JOBS: list[Job] = [
     # Every second: the close and each Dutch price drop should reach open pages within about a second.
     Job("close_due_auctions", bidding.close_due_auctions, every_seconds=1),
     Job("announce_dutch_steps", bidding.announce_dutch_steps, every_seconds=1),
+    Job("expire_stale_purchases", payments.expire_stale_purchases, every_seconds=600),
 ]
 
 

@@ -122,6 +122,42 @@ def test_pre_checkout_refusals(app, alice, bob):
             assert ledger.balances(bob).available == 0
 
 
+def test_unpaid_invoices_expire_after_the_configured_hours(app, alice):
+    from datetime import timedelta
+
+    from auction.models import utcnow
+
+    with app.app_context():
+        old = payments.start_purchase(alice, 100, "web")
+        payments.attach_invoice_link(old.id, "https://t.me/$old")
+        fresh = payments.start_purchase(alice, 50, "bot")
+        paid = payments.start_purchase(alice, 70, "bot")
+        payments.complete_payment(ALICE_TG, paid.payload, 70, "XTR", "paid-charge", "")
+        db.session.get(StarPurchase, old.id).created_at = utcnow() - timedelta(hours=25)
+        db.session.get(StarPurchase, paid.id).created_at = utcnow() - timedelta(hours=25)
+        db.session.commit()
+        assert payments.pending_invoice(alice, old.id) is not None
+
+        assert payments.expire_stale_purchases() == 1
+        assert payments.expire_stale_purchases() == 0  # the job may run twice
+        statuses = {row.id: row.status for row in db.session.scalars(select(StarPurchase))}
+        assert statuses == {old.id: "expired", fresh.id: "pending", paid.id: "paid"}
+        assert payments.pending_invoice(alice, old.id) is None  # the wallet no longer offers to pay it
+        with pytest.raises(PaymentRefused) as refused:
+            payments.check_pre_checkout(ALICE_TG, old.payload, 100, "XTR")
+        assert str(refused.value).startswith("This invoice has expired")
+        payments.check_pre_checkout(ALICE_TG, fresh.payload, 50, "XTR")  # still payable
+        # Telegram completing one anyway (approved just before it expired): credited all the same.
+        result = payments.complete_payment(ALICE_TG, old.payload, 100, "XTR", "late-charge", "")
+        assert result.available == 170
+
+
+def test_the_expiry_job_is_registered(app):
+    from auction.jobs import JOBS
+
+    assert any(job.run is payments.expire_stale_purchases for job in JOBS)
+
+
 def test_refusal_is_translated(app, alice):
     from flask_babel import force_locale
 

@@ -14,11 +14,11 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from auction.extensions import db
@@ -126,6 +126,24 @@ def start_purchase(user_id: int, amount: int, source: str) -> Purchase:
     db.session.add(purchase)
     db.session.flush()
     return Purchase(id=purchase.id, payload=purchase.payload, amount=amount)
+
+
+@atomic
+def expire_stale_purchases(now: datetime | None = None) -> int:
+    """Expire unpaid purchases older than PURCHASE_TTL_HOURS; returns how many.
+
+    An expired invoice is refused at pre-checkout ("This invoice has expired"), so an old
+    link found in a chat months later cannot be paid on stale terms, and the wallet stops
+    offering to pay it. A payment Telegram still completes for one is credited all the same.
+    """
+    cutoff = (now or utcnow()) - timedelta(hours=current_app.config.get("PURCHASE_TTL_HOURS", 24))
+    result = db.session.execute(
+        update(StarPurchase)
+        .where(StarPurchase.status == "pending", StarPurchase.created_at < cutoff)
+        .values(status="expired")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
 
 
 def pending_invoice(user_id: int, purchase_id: int) -> tuple[Purchase, str] | None:
