@@ -142,12 +142,14 @@ def register_blueprints(app: Flask) -> None:
     from auction.web.telegram import bp as telegram_bp
     from auction.web.wallet import bp as wallet_bp
     from auction.web.wallet import sandbox_bp as wallet_sandbox_bp
+    from auction.web.watching import bp as watching_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(telegram_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(auctions_bp)
     app.register_blueprint(wallet_bp)
+    app.register_blueprint(watching_bp)
     if app.config["DEV_LOGIN"]:
         app.register_blueprint(dev_bp)
         app.register_blueprint(wallet_sandbox_bp)

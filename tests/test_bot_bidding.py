@@ -291,7 +291,7 @@ def test_watch_and_unwatch_toggle_the_button_and_the_count_on_the_site(bot_app, 
         watching = fake_telegram.wait_for_call("editMessageCaption", to(chen), since=mark)
         assert answer["text"] == "Added to your watchlist."
         assert {"text": "Unwatch", "callback_data": f"unwatch:{auction_id}"} in buttons(watching)
-        assert "1 watching" in web_price(bot_app, auction_id)[1].select_one(".watchers").get_text()
+        assert "1 person is watching" in web_price(bot_app, auction_id)[1].select_one(".watchers").get_text()
 
         mark = send(fake_telegram, chen, "/watchlist")
         listed = said(fake_telegram, chen, mark)

@@ -44,7 +44,7 @@ def test_the_auction_page_counts_watchers(app, client, people):
         watchlist.watch(alice, auction_id)
         watchlist.watch(boris, auction_id)
     text = page(client.get(f"/auctions/{auction_id}")).select_one(".watchers").get_text(strip=True)
-    assert text == "2 watching"
+    assert text == "2 people are watching"
 
 
 def test_only_open_auctions_can_be_watched(app, people):
