@@ -18,6 +18,26 @@ MIN_DURATION = timedelta(minutes=1)
 MAX_DURATION = timedelta(days=30)
 MAX_PHOTOS = 10
 MAX_SNIPE_SECONDS = 24 * 3600
+DEFAULT_SNIPE_SECONDS = 120
+MAX_START_DELAY = timedelta(days=90)
+# A start typed a few seconds ago (the form took a while to send) still opens at once.
+START_GRACE = timedelta(minutes=1)
+
+# The terms each auction type uses (see bidding.py): a Dutch auction has no bids to extend or
+# step over, and its floor is its reserve; sealed bids have a reserve and anti-sniping but no
+# increment; buy it now and the increment are English only.
+KIND_TERMS = {
+    "reserve_price": ("english", "sealed_first", "sealed_second"),
+    "buy_now_price": ("english",),
+    "increment": ("english",),
+    "snipe": ("english", "sealed_first", "sealed_second"),
+    "dutch": ("dutch",),
+}
+
+
+def term_applies(kind: str, term: str) -> bool:
+    """Whether a listing term (a KIND_TERMS key) means anything for an auction type."""
+    return kind in KIND_TERMS[term]
 
 
 class InvalidListing(ServiceError):
@@ -42,8 +62,9 @@ class ListingDraft:
     buy_now_price: int | None = None
     increment: int | None = None
     starts_at: datetime | None = None
-    snipe_window_seconds: int = 120
-    snipe_extension_seconds: int = 120
+    # None: the type's usual (DEFAULT_SNIPE_SECONDS, or none for a Dutch auction).
+    snipe_window_seconds: int | None = None
+    snipe_extension_seconds: int | None = None
     dutch_floor: int | None = None
     dutch_step: int | None = None
     dutch_interval_seconds: int | None = None
@@ -63,30 +84,78 @@ def listing_errors(draft: ListingDraft, photos_required: bool = True) -> dict[st
         errors["start_price"] = _l("The start price must be at least 1 Star.")
     if not MIN_DURATION <= draft.duration <= MAX_DURATION:
         errors["duration"] = _l("The duration must be between 1 minute and 30 days.")
-    if draft.reserve_price is not None and draft.reserve_price < draft.start_price:
-        errors["reserve_price"] = _l("The reserve price cannot be below the start price.")
-    if draft.buy_now_price is not None and draft.buy_now_price <= draft.start_price:
-        errors["buy_now_price"] = _l("The buy-it-now price must be above the start price.")
-    if draft.increment is not None and draft.increment < 1:
-        errors["increment"] = _l("The increment must be at least 1 Star.")
-    if draft.snipe_window_seconds < 0 or draft.snipe_extension_seconds < 0:
-        errors["snipe"] = _l("The anti-sniping window and extension cannot be negative.")
-    elif max(draft.snipe_window_seconds, draft.snipe_extension_seconds) > MAX_SNIPE_SECONDS:
-        errors["snipe"] = _l("The anti-sniping window and extension can be at most one day.")
-    if draft.buy_now_price is not None and draft.kind != "english":
-        errors["buy_now_price"] = _l("Buy it now is only for English auctions.")
+    if draft.starts_at is not None:
+        now = utcnow()
+        if draft.starts_at < now - START_GRACE:
+            errors["starts_at"] = _l("The start time has passed. Pick a later time, or start now.")
+        elif draft.starts_at > now + MAX_START_DELAY:
+            errors["starts_at"] = _l("The auction must open within 90 days.")
+    _price_errors(draft, errors)
+    _snipe_errors(draft, errors)
     if photos_required and not 1 <= len(draft.photos) <= MAX_PHOTOS:
         errors["photos"] = _l("Add between 1 and 10 photos.")
-    if draft.kind == "dutch":
-        if not (draft.dutch_floor and draft.dutch_step and draft.dutch_interval_seconds):
-            errors["dutch"] = _l("A Dutch auction needs a floor price, a step and an interval.")
-        elif draft.dutch_floor >= draft.start_price:
-            errors["dutch"] = _l("The floor price must be below the start price.")
-        elif min(draft.dutch_floor, draft.dutch_step, draft.dutch_interval_seconds) < 1:
-            errors["dutch"] = _l("The floor, the step and the interval must be positive.")
-        elif draft.dutch_interval_seconds > MAX_SNIPE_SECONDS:
-            errors["dutch"] = _l("The price can drop at most once a day apart.")
+    _dutch_errors(draft, errors)
     return errors
+
+
+def _price_errors(draft: ListingDraft, errors: dict[str, object]) -> None:
+    kind = draft.kind
+    if draft.reserve_price is not None:
+        if kind == "dutch":
+            errors["reserve_price"] = _l("A Dutch auction has no reserve: its floor price is the lowest it sells for.")
+        elif draft.reserve_price < draft.start_price:
+            errors["reserve_price"] = _l("The reserve price cannot be below the start price.")
+    if draft.buy_now_price is not None:
+        if not term_applies(kind, "buy_now_price"):
+            errors["buy_now_price"] = _l("Buy it now is only for English auctions.")
+        elif draft.buy_now_price <= draft.start_price:
+            errors["buy_now_price"] = _l("The buy-it-now price must be above the start price.")
+        elif draft.reserve_price is not None and draft.buy_now_price < draft.reserve_price:
+            # Otherwise anyone could buy below the price the seller said they would accept.
+            errors["buy_now_price"] = _l("The buy-it-now price must be at least the reserve price.")
+    if draft.increment is not None:
+        if not term_applies(kind, "increment"):
+            errors["increment"] = _l("A bid increment is only for English auctions.")
+        elif draft.increment < 1:
+            errors["increment"] = _l("The increment must be at least 1 Star.")
+
+
+def _snipe_errors(draft: ListingDraft, errors: dict[str, object]) -> None:
+    window, extension = draft.snipe_window_seconds, draft.snipe_extension_seconds
+    if not term_applies(draft.kind, "snipe"):
+        if window or extension:
+            errors["snipe"] = _l("A Dutch auction ends when someone accepts the price, so it has no anti-sniping: leave these empty.")
+        return
+    if window is not None and window < 0:
+        errors["snipe_window_minutes"] = _l("The anti-sniping window cannot be negative.")
+    if extension is not None and extension < 0:
+        errors["snipe_extension_minutes"] = _l("The extension cannot be negative.")
+    if max(window or 0, extension or 0) > MAX_SNIPE_SECONDS:
+        errors["snipe"] = _l("The anti-sniping window and extension can be at most one day.")
+
+
+def _dutch_errors(draft: ListingDraft, errors: dict[str, object]) -> None:
+    terms = (draft.dutch_floor, draft.dutch_step, draft.dutch_interval_seconds)
+    if draft.kind != "dutch":
+        if any(term is not None for term in terms):
+            errors["dutch"] = _l("The floor price, step and interval are only for Dutch auctions: leave them empty.")
+        return
+    if not (draft.dutch_floor and draft.dutch_step and draft.dutch_interval_seconds):
+        errors["dutch"] = _l("A Dutch auction needs a floor price, a step and an interval.")
+    elif draft.dutch_floor >= draft.start_price:
+        errors["dutch"] = _l("The floor price must be below the start price.")
+    elif min(draft.dutch_floor, draft.dutch_step, draft.dutch_interval_seconds) < 1:
+        errors["dutch"] = _l("The floor, the step and the interval must be positive.")
+    elif draft.dutch_interval_seconds > MAX_SNIPE_SECONDS:
+        errors["dutch"] = _l("The price can drop at most once a day apart.")
+
+
+def snipe_seconds(draft: ListingDraft) -> tuple[int, int]:
+    """The anti-sniping window and extension to store: the type's usual where the draft leaves them out."""
+    if not term_applies(draft.kind, "snipe"):
+        return 0, 0
+    window, extension = draft.snipe_window_seconds, draft.snipe_extension_seconds
+    return (DEFAULT_SNIPE_SECONDS if window is None else window, DEFAULT_SNIPE_SECONDS if extension is None else extension)
 
 
 def _validate(draft: ListingDraft, photos_required: bool = True) -> None:
@@ -142,6 +211,7 @@ def _insert_listing(seller_id: int, draft: ListingDraft, stored: list[StoredPhot
     _check_listing(seller_id, draft)  # again: the seller or the category may have changed meanwhile
     now = utcnow()
     starts_at = max(draft.starts_at or now, now)
+    snipe_window, snipe_extension = snipe_seconds(draft)
     auction = Auction(
         seller_id=seller_id,
         category_id=draft.category_id,
@@ -157,8 +227,8 @@ def _insert_listing(seller_id: int, draft: ListingDraft, stored: list[StoredPhot
         dutch_floor=draft.dutch_floor,
         dutch_step=draft.dutch_step,
         dutch_interval_seconds=draft.dutch_interval_seconds,
-        snipe_window_seconds=draft.snipe_window_seconds,
-        snipe_extension_seconds=draft.snipe_extension_seconds,
+        snipe_window_seconds=snipe_window,
+        snipe_extension_seconds=snipe_extension,
         starts_at=starts_at,
         ends_at=starts_at + draft.duration,
     )
@@ -214,6 +284,7 @@ def update_listing(auction_id: int, seller_id: int, draft: ListingDraft) -> None
     draft.description = draft.description.strip()
     for name in EDITABLE_FIELDS:
         setattr(auction, name, getattr(draft, name))
+    auction.snipe_window_seconds, auction.snipe_extension_seconds = snipe_seconds(draft)
     auction.current_price = draft.start_price
     auction.ends_at = auction.starts_at + draft.duration
     if auction.ends_at <= utcnow():

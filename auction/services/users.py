@@ -7,6 +7,8 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
@@ -14,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from auction.extensions import db
 from auction.models import UsedLoginHash, User, utcnow
-from auction.services.errors import LoginRejected, NotFound
+from auction.services.errors import LoginRejected, NotFound, ServiceError
 from auction.services.transaction import atomic
 
 SUPPORTED_LOCALES = ("en", "ru")
@@ -126,6 +128,31 @@ def set_locale(user_id: int, locale: str) -> None:
     if user is None:
         raise NotFound()
     user.locale = locale if locale in SUPPORTED_LOCALES else None
+
+
+class InvalidTimezone(ServiceError):
+    message = _l("That is not a time zone we know.")
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def is_timezone(name: str | None) -> bool:
+    """True for an IANA zone name such as "Europe/Moscow" (never a file path)."""
+    return bool(name) and len(name) <= 64 and name in _known_zones()
+
+
+@atomic
+def set_timezone(user_id: int, name: str) -> None:
+    """Remember the time zone the user's browser reports; times are shown and read in it."""
+    if not is_timezone(name):
+        raise InvalidTimezone()
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    user.timezone = name
 
 
 def load_session_user(session_id: str) -> User | None:

@@ -1,4 +1,4 @@
-"""Public pages: the home page with live auctions, the language switch, liveness."""
+"""Public pages: the home page with live auctions, the language and time zone switches, liveness."""
 
 from __future__ import annotations
 
@@ -38,6 +38,18 @@ def set_locale():
     if current_user.is_authenticated:
         users.set_locale(current_user.id, locale)
     return redirect(safe_next(request.form.get("next")) or url_for("main.index"))
+
+
+@bp.post("/timezone")
+def set_timezone():
+    """Remember the time zone app.js read from the browser (the session's, and the user's when signed in)."""
+    name = request.form.get("timezone", "").strip()
+    if not users.is_timezone(name):
+        return {"error": str(users.InvalidTimezone())}, 400
+    session["timezone"] = name
+    if current_user.is_authenticated:
+        users.set_timezone(current_user.id, name)
+    return "", 204
 
 
 @bp.get("/healthz")
