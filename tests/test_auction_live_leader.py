@@ -38,9 +38,13 @@ def test_after_a_bid_the_controls_say_who_leads_by_tag_only(app, client, make_us
     leading, trailing = variants["yes"], variants["no"]
     assert leading.select_one("[data-note=leading]").get_text(strip=True) == "You are the highest bidder."
     assert trailing.select_one("[data-note=leading]") is None and "highest bidder" not in trailing.get_text()
-    for block in variants.values():
-        assert block.select_one("#bid-help").get_text(strip=True) == "At least 32 ⭐."
-        assert block.select_one("#bid-amount")["placeholder"] == "32"
+    # The leader's least offer is their own maximum + 1: private, so the shared render only says
+    # how to bid more (auction.js keeps the page's own hint, data-note="least-leading").
+    assert trailing.select_one("#bid-help").get_text(strip=True) == "At least 32 ⭐."
+    assert trailing.select_one("#bid-amount")["placeholder"] == "32" and not trailing.select_one("#bid-help").has_attr("data-note")
+    assert leading.select_one("#bid-help")["data-note"] == "least-leading"
+    assert leading.select_one("#bid-help").get_text(strip=True) == "To bid more, raise your maximum above the one you set."
+    assert leading.select_one("#bid-amount")["placeholder"] == ""
     assert {block["data-leader"] for block in variants.values()} == {leading["data-leader"]}
 
     # Nobody's maximum is in the shared render, and the marker is no user id.

@@ -43,11 +43,15 @@ class PriceBox:
     min_next: int
     bid_count: int
     ends_at: datetime
-    reserve_status: str | None  # None (no reserve), "met", "not_met"
+    # None (no reserve), "met", "not_met", or "set": a sealed auction has one, and whether a
+    # hidden bid reaches it must not show before the end.
+    reserve_status: str | None
     buy_now_price: int | None
     final_price: int | None = None
     winner_name: str | None = None
     next_step_at: datetime | None = None
+    starts_at: datetime | None = None
+    closed_at: datetime | None = None
 
 
 @dataclass
@@ -66,6 +70,11 @@ class AuctionPage:
     # page keeps that variant only when the tag is its own viewer's. None for sealed auctions.
     leader_tag: str | None = None
     viewer_is_seller: bool = False
+    # Once sold: the winner's bidder tag (a live render marks its "you won" variant with it),
+    # whether the viewer won, and for the seller only, the buyer (they arrange the delivery).
+    winner_tag: str | None = None
+    viewer_won: bool = False
+    buyer: User | None = None
     viewer_leading: bool = False
     viewer_max: int | None = None
     viewer_sealed: int | None = None
@@ -106,7 +115,7 @@ def price_box(auction: Auction, now: datetime | None = None) -> PriceBox:
     else:
         min_next = auction.start_price
         buy_now = auction.buy_now_price if auction.bid_count == 0 else None
-        reserve = "not_met" if auction.reserve_price is not None and auction.status != "ended" else None
+        reserve = "set" if auction.reserve_price is not None and auction.status != "ended" else None
     winner = db.session.get(User, auction.winner_id) if auction.winner_id else None
     return PriceBox(
         auction_id=auction.id,
@@ -121,6 +130,8 @@ def price_box(auction: Auction, now: datetime | None = None) -> PriceBox:
         final_price=auction.final_price,
         winner_name=bidding.mask_name(winner.display_name) if winner else None,
         next_step_at=next_step,
+        starts_at=auction.starts_at,
+        closed_at=auction.closed_at,
     )
 
 
@@ -222,7 +233,11 @@ def auction_page(auction_id: int, viewer_id: int | None, full: bool = True) -> A
         leader_tag=bidder_tag(auction.id, auction.leading_bidder_id) if auction.kind == "english" and auction.leading_bidder_id else None,
         viewer_is_seller=viewer_id == auction.seller_id,
         revealed=revealed,
+        winner_tag=bidder_tag(auction.id, auction.winner_id) if auction.winner_id else None,
+        viewer_won=viewer_id is not None and viewer_id == auction.winner_id,
     )
+    if page.viewer_is_seller and auction.winner_id:
+        page.buyer = db.session.get(User, auction.winner_id)
     if full:
         page.history = _history(auction, viewer_id, revealed)
         rating_avg, rating_count = db.session.execute(

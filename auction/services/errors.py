@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask_babel import lazy_gettext as _l
 
 
@@ -20,8 +22,14 @@ class ServiceError(Exception):
         super().__init__(self.message)
 
     def __str__(self) -> str:
+        return self.render(str)
+
+    def render(self, number: Callable[[int], str]) -> str:
+        """The message with each whole-number parameter written by `number` (a page groups digits per locale)."""
         text = str(self.message)
-        return text % self.params if self.params else text
+        if not self.params:
+            return text
+        return text % {k: number(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in self.params.items()}
 
 
 class NotFound(ServiceError):

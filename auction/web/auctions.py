@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from auction.live import renders
-from auction.models import utcnow
 from auction.services import auctions_read, bidding, catalog, listings, watchlist
 from auction.services.errors import ServiceError
 from auction.services.ledger import InsufficientFunds
 from auction.services.listings import MAX_PHOTOS, ListingDraft
-from auction.web.formatting import is_htmx
+from auction.web.formatting import grouped, is_htmx, viewer_timezone
 
 bp = Blueprint("auctions", __name__, url_prefix="/auctions")
 # Templates ask the service, not bid_count, whether the seller may still edit or cancel.
@@ -41,13 +41,22 @@ def show(auction_id: int):
     return render_template("auctions/show.html", page=_page_or_404(auction_id), form={}, error=None)
 
 
+# A whole number as people (and this site, in any language) write it: plain digits, or
+# groups of three split by a comma, a space (plain, no-break or narrow no-break) or an
+# apostrophe. A dot is refused: it reads as a decimal point, and so would "1,5".
+_STARS_NUMBER = re.compile(r"[0-9]+|[0-9]{1,3}(?:[,' \u00a0\u202f\u2019][0-9]{3})+")
+
+
 def _parse_stars(value: str | None) -> int | None:
-    value = (value or "").strip().replace(" ", "").replace("\u00a0", "")
+    value = (value or "").strip()
     if not value:
         return None
-    if not value.isdigit() or len(value) > 12:
+    if not _STARS_NUMBER.fullmatch(value):
         raise ValueError(value)
-    return int(value)
+    digits = re.sub(r"[^0-9]", "", value)
+    if len(digits) > 12:
+        raise ValueError(value)
+    return int(digits)
 
 
 def _bid_response(auction_id: int, form: dict, error: str | None = None, funds: bool = False, message: str | None = None):
@@ -81,11 +90,11 @@ def place_bid(auction_id: int):
     try:
         result = bidding.place_bid(auction_id, current_user.id, offer, source="web")
     except InsufficientFunds as exc:
-        return _bid_response(auction_id, form, str(exc), funds=True)
+        return _bid_response(auction_id, form, exc.render(grouped), funds=True)
     except ServiceError as exc:
         if exc.status == 404:
             abort(404)
-        return _bid_response(auction_id, form, str(exc))
+        return _bid_response(auction_id, form, exc.render(grouped))
     if result.leading:
         message = _("Your bid is in: you are the highest bidder.")
     elif catalog.get_auction(auction_id).kind.startswith("sealed"):
@@ -96,6 +105,12 @@ def place_bid(auction_id: int):
         flash(message, "success" if result.leading else "warning")
         return redirect(url_for("auctions.show", auction_id=auction_id), 303)
     return _bid_response(auction_id, {}, message=message)
+
+
+@bp.get("/<int:auction_id>/bids")
+def bids_address(auction_id: int):
+    """A reload of the address a plain-form bid error left in the bar: back to the auction."""
+    return redirect(url_for("auctions.show", auction_id=auction_id), 303)
 
 
 def _login_first(auction_id: int):
@@ -114,9 +129,8 @@ def _finish(auction_id: int, action) -> object:
     except ServiceError as exc:
         if exc.status == 404:
             abort(404)
-        flash(str(exc), "error")
-        if isinstance(exc, InsufficientFunds):
-            flash(_("Top up your Stars in your wallet: %(url)s", url=url_for("wallet.show")), "warning")
+        # "funds" renders as an error with a link to the wallet (templates/_partials/flashes.html).
+        flash(exc.render(grouped), "funds" if isinstance(exc, InsufficientFunds) else "error")
     else:
         flash(message, "success")
     return redirect(url_for("auctions.show", auction_id=auction_id), 303)
@@ -128,7 +142,7 @@ def buy_now(auction_id: int):
 
     def act():
         result = bidding.buy_now(auction_id, current_user.id, source="web")
-        return _("You bought it for %(price)s Stars.", price=result.price)
+        return _("You bought it for %(price)s Stars.", price=grouped(result.price))
 
     return _finish(auction_id, act)
 
@@ -139,7 +153,7 @@ def accept(auction_id: int):
 
     def act():
         result = bidding.accept_dutch(auction_id, current_user.id, source="web")
-        return _("You bought it for %(price)s Stars.", price=result.price)
+        return _("You bought it for %(price)s Stars.", price=grouped(result.price))
 
     return _finish(auction_id, act)
 
@@ -228,16 +242,23 @@ class FormErrors(dict):
 MAX_FORM_NUMBER = 100_000_000
 
 
-def _int_field(form, name: str, errors: FormErrors, required: bool = False, default: int | None = None) -> int | None:
+def _int_field(form, name: str, errors: FormErrors, required: bool = False) -> int | None:
+    # A minus sign is read, not refused: the listing rules say what a negative value breaks.
+    text = (form.get(name) or "").strip()
+    negative = text.startswith(("-", "\u2212"))
     try:
-        value = _parse_stars(form.get(name))
+        value = _parse_stars(text[1:] if negative else text)
     except ValueError:
         errors[name] = _("Enter a whole number.")
         return None
     if value is None:
-        if required:
+        if negative:
+            errors[name] = _("Enter a whole number.")
+        elif required:
             errors[name] = _("This field is required.")
-        return default
+        return None
+    if negative:
+        value = -value
     if abs(value) > MAX_FORM_NUMBER:
         errors[name] = _("This number is too large.")
         return None
@@ -250,8 +271,8 @@ def _read_listing_form(form, files, editing: bool) -> tuple[ListingDraft | None,
     start_price = _int_field(form, "start_price", errors, required=True)
     duration_value = _int_field(form, "duration_value", errors, required=True)
     unit = DURATION_UNITS.get(form.get("duration_unit", "days"), 86400)
-    window = _int_field(form, "snipe_window_minutes", errors, default=2)
-    extension = _int_field(form, "snipe_extension_minutes", errors, default=2)
+    window = _int_field(form, "snipe_window_minutes", errors)
+    extension = _int_field(form, "snipe_extension_minutes", errors)
     dutch_interval = _int_field(form, "dutch_interval_minutes", errors)
     category = form.get("category_id") or None
     if category is not None and not category.isdigit():
@@ -276,28 +297,23 @@ def _read_listing_form(form, files, editing: bool) -> tuple[ListingDraft | None,
         buy_now_price=_int_field(form, "buy_now_price", errors),
         increment=_int_field(form, "increment", errors),
         starts_at=starts_at,
-        snipe_window_seconds=(window or 0) * 60,
-        snipe_extension_seconds=(extension or 0) * 60,
+        snipe_window_seconds=None if window is None else window * 60,
+        snipe_extension_seconds=None if extension is None else extension * 60,
         dutch_floor=_int_field(form, "dutch_floor", errors),
         dutch_step=_int_field(form, "dutch_step", errors),
-        dutch_interval_seconds=dutch_interval * 60 if dutch_interval else None,
+        dutch_interval_seconds=None if dutch_interval is None else dutch_interval * 60,
         photos=photos,
     )
-    if starts_at is not None and starts_at > utcnow() + timedelta(days=90):
-        errors["starts_at"] = _("The auction must open within 90 days.")
     return draft, errors
 
 
 def _parse_local_time(value: str) -> datetime | None:
+    """A `datetime-local` value, read in the zone the form names next to it."""
     try:
         naive = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
-    zone = current_user.timezone if current_user.is_authenticated and current_user.timezone else "UTC"
-    try:
-        local = naive.replace(tzinfo=ZoneInfo(zone)) if naive.tzinfo is None else naive
-    except (KeyError, ValueError):
-        local = naive.replace(tzinfo=UTC)
+    local = naive.replace(tzinfo=ZoneInfo(viewer_timezone())) if naive.tzinfo is None else naive
     return local.astimezone(UTC)
 
 
@@ -308,14 +324,17 @@ def _form_page(form: dict, errors: dict, auction_id: int | None = None):
         "categories": catalog.categories(),
         "auction_id": auction_id,
         "max_photos": MAX_PHOTOS,
+        "kind_terms": listings.KIND_TERMS,
+        "default_snipe_minutes": listings.DEFAULT_SNIPE_SECONDS // 60,
     }
     if is_htmx():
         return render_template("auctions/_listing_form.html", **context)
     return render_template("auctions/new.html", **context), 422 if errors else 200
 
 
-LISTING_DEFAULTS = {"kind": "english", "duration_value": "7", "duration_unit": "days", "start_mode": "now",
-                    "snipe_window_minutes": "2", "snipe_extension_minutes": "2"}
+# The anti-sniping fields start empty (their placeholder shows the usual 2 minutes): a Dutch
+# auction, which has none, is then listed as it is without JavaScript too.
+LISTING_DEFAULTS = {"kind": "english", "duration_value": "7", "duration_unit": "days", "start_mode": "now"}
 
 
 @bp.get("/new")
@@ -333,13 +352,24 @@ def create():
     draft, errors = _read_listing_form(request.form, request.files, editing=False)
     errors.update({k: v for k, v in listings.listing_errors(draft).items() if k not in errors})
     if errors:
-        return _form_page(form, errors)
+        return _form_page(form, _photos_again(errors, draft))
     try:
         auction_id = listings.create_listing(current_user.id, draft)
     except listings.InvalidListing as exc:
-        return _form_page(form, exc.errors or {"form": exc})
+        return _form_page(form, _photos_again(exc.errors or {"form": exc}, draft))
     flash(_("Your auction is listed."), "success")
     return _go(url_for("auctions.show", auction_id=auction_id))
+
+
+def _photos_again(errors: dict, draft: ListingDraft) -> dict:
+    """Say that the chosen photos are gone: no browser refills a file input in a page sent back."""
+    if draft.photos and "photos" not in errors:
+        errors = {**errors, "photos": ngettext(
+            "Your photo was not kept because of the errors above. Choose it again.",
+            "Your %(num)d photos were not kept because of the errors above. Choose them again.",
+            len(draft.photos),
+        )}
+    return errors
 
 
 def _go(target: str):

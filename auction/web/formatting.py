@@ -5,26 +5,48 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, request
+from flask import Flask, request, session
 from flask_babel import get_locale, ngettext
 from flask_login import current_user
+
+from auction.services.users import is_timezone
+
+
+def grouped(amount: int) -> str:
+    """`1,234` or `1 234`: digits grouped the way the viewer's language groups them."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(amount, locale=str(get_locale()))
 
 
 def stars(amount: int | None) -> str:
     """`1 234 ⭐` style, grouped the way the viewer's language groups numbers."""
     if amount is None:
         return "—"
-    from babel.numbers import format_decimal
+    return f"{grouped(amount)} ⭐"
 
-    return f"{format_decimal(amount, locale=str(get_locale()))} ⭐"
+
+def viewer_timezone() -> str:
+    """The zone times are shown and typed in: the signed-in user's, else this browser session's, else UTC."""
+    # Every account starts as "UTC": until the browser reports a zone, a session's own wins.
+    if current_user.is_authenticated and current_user.timezone != "UTC" and is_timezone(current_user.timezone):
+        return current_user.timezone
+    if is_timezone(session.get("timezone")):
+        return session["timezone"]
+    return "UTC"
+
+
+def stored_timezone() -> str:
+    """The zone the server keeps for this reader (the user's, else the session's): app.js reports the browser's when it differs."""
+    if current_user.is_authenticated:
+        return current_user.timezone or "UTC"
+    return session.get("timezone") or "UTC"
 
 
 def local_time(value: datetime | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
-    zone = "UTC"
-    if current_user.is_authenticated and current_user.timezone:
-        zone = current_user.timezone
+    zone = viewer_timezone()
     # Babel's own formatter with an explicit zone: flask-babel's would convert back to
     # its default time zone (UTC) and show every reader the server's clock.
     from babel.dates import format_datetime as format_in_zone
@@ -42,4 +64,5 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def globals_for_templates():
-        return {"current_locale": str(get_locale()), "is_htmx": is_htmx(), "ngettext": ngettext}
+        return {"current_locale": str(get_locale()), "is_htmx": is_htmx(), "ngettext": ngettext, "viewer_timezone": viewer_timezone,
+                "stored_timezone": stored_timezone}

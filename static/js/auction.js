@@ -69,8 +69,21 @@
       var own = oldBox.querySelector('[data-note="' + note.dataset.note + '"]');
       if (own && !own.hidden) {
         note.replaceWith(own.cloneNode(true));
+        // The least this viewer may offer (their own maximum or sealed bid + 1) goes with its hint.
+        var ownInput = oldBox.querySelector("#bid-amount");
+        var input = newBox.querySelector("#bid-amount");
+        if (own.id === "bid-help" && ownInput && input) input.setAttribute("placeholder", ownInput.getAttribute("placeholder") || "");
       } else if (note.hidden) {
         note.remove();
+      }
+    });
+    // Every page gets the "outbid" line hidden; only the one whose viewer led until now shows it.
+    newBox.querySelectorAll("[data-outbid]").forEach(function (line) {
+      if (oldBox.dataset.leading === "yes" && newBox.dataset.leading === "no") {
+        line.removeAttribute("data-outbid");
+        line.hidden = false;
+      } else {
+        line.remove();
       }
     });
     var form = newBox.querySelector("form");
@@ -140,7 +153,8 @@
   }
 
   function showProgress(event) {
-    var form = event.target.closest ? event.target.closest("#listing-form") : null;
+    // The submit only: inline validation posts from the fields, without the photos.
+    var form = event.target.id === "listing-form" ? event.target : null;
     var bar = form && form.querySelector(".upload-progress");
     if (!bar || !event.detail.lengthComputable) return;
     bar.hidden = false;
