@@ -15,6 +15,7 @@ from auction.models import utcnow
 from auction.services import bidding
 from tests.bidding_helpers import end_now, give_stars, new_auction
 from tests.conftest import csrf_token, page, sign_in
+from tests.test_auction_live_gaps import in_app
 
 HX = {"HX-Request": "true"}
 
@@ -24,14 +25,6 @@ def bid(client, auction_id, htmx=True, **fields):
     headers = {**HX, "X-CSRFToken": token} if htmx else {}
     data = fields if htmx else {**fields, "csrf_token": token}
     return client.post(f"/auctions/{auction_id}/bids", data=data, headers=headers)
-
-
-def in_app(app, fn, *args):
-    with app.app_context():
-        try:
-            return fn(*args)
-        finally:
-            db.session.remove()
 
 
 def as_user(app, user_id):

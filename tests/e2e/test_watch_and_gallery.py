@@ -3,30 +3,17 @@ the gallery's thumbnails and previous/next buttons reach every photo, on a phone
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from playwright.sync_api import expect
 
-from auction.extensions import db
-from auction.services.demo import demo_photo
-from auction.services.listings import ListingDraft, create_listing
 from tests.e2e import test_live_auction
 from tests.e2e.test_live_auction import assert_same_document, open_auction, wait_until
+from tests.test_watching import auction_with_photos
 
 pytestmark = pytest.mark.browser
 # The same demo people and real server as the live-auction browser tests.
 people = test_live_auction.people
 site = test_live_auction.site
-
-
-def list_with_photos(app, seller_id: int, count: int) -> int:
-    draft = ListingDraft(title="Chess set", description="Three photos.", start_price=20, duration=timedelta(minutes=10),
-                         photos=[demo_photo("Chess set", seed) for seed in range(count)])
-    with app.app_context():
-        auction_id = create_listing(seller_id, draft)
-        db.session.remove()
-    return auction_id
 
 
 def photo_in_view(number: int) -> str:
@@ -38,7 +25,7 @@ def photo_in_view(number: int) -> str:
 
 
 def test_watch_counts_on_another_page_and_every_photo_is_reachable(browser, app, site, people):
-    auction_id = list_with_photos(app, people["seller"], 3)
+    auction_id = auction_with_photos(app, people["seller"], 3)
     boris = open_auction(browser, site, "Boris", people["boris"], auction_id, width=375)
     anna = open_auction(browser, site, "Anna", people["anna"], auction_id)
     watchers = boris.page.locator(f"#auction-{auction_id}-watchers")
