@@ -57,7 +57,7 @@ def load_config(env: Mapping[str, str] | None = None, env_file: Path = ROOT / ".
         "LIVE_MAX_CONNECTIONS_PER_CLIENT": _int(get("LIVE_MAX_CONNECTIONS_PER_CLIENT"), 50),
         "LIVE_HEARTBEAT_SECONDS": _int(get("LIVE_HEARTBEAT_SECONDS"), 15),
         "LIVE_RETRY_MS": 3000,
-        "WEB_THREADS": _int(get("WEB_THREADS"), 16),
+        "WEB_THREADS": _int(get("WEB_THREADS"), 4),
         "SCHEDULER_ENABLED": _flag(get("SCHEDULER_ENABLED") or "1"),
         "SMTP_URL": get("SMTP_URL", ""),
         "EMAIL_SERVICE_API_KEY": get("EMAIL_SERVICE_API_KEY", ""),
