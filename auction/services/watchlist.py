@@ -64,6 +64,11 @@ def unwatch(user_id: int, auction_id: int) -> bool:
     return True
 
 
+def set_watching(user_id: int, auction_id: int, on: bool) -> bool:
+    """Watch (`on`) or stop watching: the toggle of the web page and the bot's card; True when it changed."""
+    return watch(user_id, auction_id) if on else unwatch(user_id, auction_id)
+
+
 def _announce_watchers(auction_id: int) -> None:
     # The count itself is read when the fragment is rendered, after commit.
     emit(f"auction:{auction_id}", "watchers_changed", {"auction_id": auction_id})

@@ -393,15 +393,21 @@ def _edit_values(auction) -> dict:
     return values
 
 
-@bp.route("/<int:auction_id>/edit", methods=["GET", "POST"])
-@login_required
-def edit(auction_id: int):
-    """Change a listing before its first bid (seller only)."""
+def _own_listing(auction_id: int):
+    """The signed-in seller's own auction, else 404 (no such auction) or 403 (someone else's)."""
     auction = catalog.get_auction(auction_id)
     if auction is None:
         abort(404)
     if auction.seller_id != current_user.id:
         abort(403)
+    return auction
+
+
+@bp.route("/<int:auction_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(auction_id: int):
+    """Change a listing before its first bid (seller only)."""
+    auction = _own_listing(auction_id)
     if not listings.editable(auction):
         flash(str(bidding.CannotEdit()), "error")
         return redirect(url_for("auctions.show", auction_id=auction_id))
@@ -479,11 +485,7 @@ def validate_new():
 @login_required
 def validate_edit(auction_id: int):
     """Check the edit form without saving it."""
-    auction = catalog.get_auction(auction_id)
-    if auction is None:
-        abort(404)
-    if auction.seller_id != current_user.id:
-        abort(403)
+    auction = _own_listing(auction_id)
     draft, errors = _read_listing_form(request.form, request.files, editing=True)
     draft.kind = auction.kind
     errors.update({k: v for k, v in listings.listing_errors(draft, photos_required=False).items() if k not in errors})

@@ -47,10 +47,7 @@ def _toggle(auction_id: int, on: bool):
         return redirect(target)
     error = None
     try:
-        if on:
-            watchlist.watch(current_user.id, auction_id)
-        else:
-            watchlist.unwatch(current_user.id, auction_id)
+        watchlist.set_watching(current_user.id, auction_id, on)
     except ServiceError as exc:
         if exc.status in (403, 404):
             abort(exc.status)

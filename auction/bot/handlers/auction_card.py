@@ -269,10 +269,7 @@ def toggle_watch(profile: TelegramProfile, auction_id: int, on: bool) -> Outcome
     """Add the auction to the person's watchlist or take it off; the card shows the other button."""
     user = registered(profile)
     try:
-        if on:
-            watchlist.watch(user.id, auction_id)
-        else:
-            watchlist.unwatch(user.id, auction_id)
+        watchlist.set_watching(user.id, auction_id, on)
     except ServiceError as refused:
         card = auction_card(auction_id, user.id)
         with speaking_to(user):
