@@ -154,6 +154,9 @@ class OutboxDispatcher:
             self._wake.set()
 
     async def _send(self, claimed: outbox.ClaimedMessage) -> None:
+        # The chat's second counts from the moment its message really goes out: claiming the
+        # row first (a write, behind whatever else is writing) may take a while.
+        self._chat_ready_at[claimed.chat_id] = time.monotonic() + self.chat_interval
         try:
             message = await self.sender.send(claimed.chat_id, claimed.payload)
         except RetryAfter as error:
