@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from flask import Flask
 
-from auction.services import bidding, payments, watchlist
+from auction.services import lifecycle, payments, watchlist
 
 log = logging.getLogger("auction.jobs")
 
@@ -31,10 +31,10 @@ class Job:
 
 # Other areas append their jobs here (reminders, expiries); each must be idempotent.
 JOBS: list[Job] = [
-    Job("open_scheduled_auctions", bidding.open_scheduled_auctions, every_seconds=10),
+    Job("open_scheduled_auctions", lifecycle.open_scheduled_auctions, every_seconds=10),
     # Every second: the close and each Dutch price drop should reach open pages within about a second.
-    Job("close_due_auctions", bidding.close_due_auctions, every_seconds=1),
-    Job("announce_dutch_steps", bidding.announce_dutch_steps, every_seconds=1),
+    Job("close_due_auctions", lifecycle.close_due_auctions, every_seconds=1),
+    Job("announce_dutch_steps", lifecycle.announce_dutch_steps, every_seconds=1),
     Job("expire_stale_purchases", payments.expire_stale_purchases, every_seconds=600),
     Job("remind_ending_soon", watchlist.remind_ending_soon, every_seconds=30),
 ]

@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from auction.services.bidding import default_increment  # noqa: E402  (the bidders' increment table)
+from auction.services.rules import default_increment  # noqa: E402  (the bidders' increment table)
 
 MIN_NEXT = re.compile(r"data-min-next>([^<]*)<")
 OWN_MAX = re.compile(r'class="form-note"[^>]*>[^<]*?: ([^<]*)</p>')

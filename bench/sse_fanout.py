@@ -273,7 +273,7 @@ def run(args) -> dict:
         rss_holding = rss_mb(server.pid)
         print(f"{args.watchers} watchers connected in {ready['seconds']} s; server RSS {rss_holding:.0f} MB", flush=True)
 
-        from auction.services.bidding import increment_for
+        from auction.services.rules import increment_for
 
         clients = [signed_in_client(app, base_url, bidder) for bidder in bidders]
         sent: list[tuple[float, float]] = []  # (request start, request returned) per event, in id order

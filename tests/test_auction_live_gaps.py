@@ -13,7 +13,7 @@ from bs4 import BeautifulSoup
 from auction.extensions import db
 from auction.live.renderers import render_event
 from auction.models import Auction, utcnow
-from auction.services import bidding, watchlist
+from auction.services import bidding, lifecycle, watchlist
 from tests.bidding_helpers import end_now, give_stars, new_auction
 from tests.conftest import page, sign_in
 from tests.servers import SSEClient, run_server
@@ -120,7 +120,7 @@ def test_open_pages_follow_watchers_the_chart_the_close_and_the_opening(app, mak
                 auction.starts_at = utcnow() - timedelta(seconds=1)
                 db.session.commit()
                 sent = time.monotonic()
-                assert bidding.open_scheduled_auctions() == [scheduled]
+                assert lifecycle.open_scheduled_auctions() == [scheduled]
                 db.session.remove()
             controls = wait_for(stream, f"auction-{scheduled}-controls")
             assert time.monotonic() - sent < 1.0
@@ -147,26 +147,26 @@ def test_outcomes_replace_the_controls(app, make_user):
     reserve = new_auction(app, seller, reserve_price=300)
     in_app(app, bidding.place_bid, reserve, alice, 50)
     end_now(app, reserve)
-    in_app(app, bidding.close_auction, reserve)
+    in_app(app, lifecycle.close_auction, reserve)
     shown = fragments(app, "auction_closed", reserve)
     assert shown[f"auction-{reserve}-controls"].get_text(strip=True) == "Ended: reserve not met"
 
     quiet = new_auction(app, seller)
     end_now(app, quiet)
-    in_app(app, bidding.close_auction, quiet)
+    in_app(app, lifecycle.close_auction, quiet)
     shown = fragments(app, "auction_closed", quiet)
     assert shown[f"auction-{quiet}-controls"].get_text(strip=True) == "Ended without bids"
     assert shown[f"auction-{quiet}-ends"].select_one("[data-countdown]") is None
 
     canceled = new_auction(app, seller)
-    in_app(app, bidding.cancel_auction, canceled, seller)
+    in_app(app, lifecycle.cancel_auction, canceled, seller)
     assert fragments(app, "auction_closed", canceled)[f"auction-{canceled}-controls"].get_text(strip=True) == "Cancelled"
 
     sold = new_auction(app, seller, start_price=10)
     in_app(app, bidding.place_bid, sold, alice, 60)
     in_app(app, bidding.place_bid, sold, bob, 40)
     end_now(app, sold)
-    in_app(app, bidding.close_auction, sold)
+    in_app(app, lifecycle.close_auction, sold)
     controls = fragments(app, "auction_closed", sold)[f"auction-{sold}-controls"]
     assert outcomes(controls) == {"winner": "You won this auction for 41 ⭐", "bidder": "Sold for 41 ⭐ to A***e",
                                   "guest": "Sold for 41 ⭐ to A***e", "seller": "Sold for 41 ⭐ to A***e"}
@@ -185,7 +185,7 @@ def test_sealed_bids_are_revealed_live_at_the_close(app, make_user):
     assert "90" not in hidden.get_text() and "70" not in hidden.get_text() and "sealed" in hidden.get_text()
 
     end_now(app, auction_id)
-    in_app(app, bidding.close_auction, auction_id)
+    in_app(app, lifecycle.close_auction, auction_id)
     shown = fragments(app, "auction_closed", auction_id)
     amounts = [row.select_one(".bid-amount").get_text(strip=True) for row in shown[f"auction-{auction_id}-bids"].select(".bid-row")]
     assert sorted(amounts) == ["70 ⭐", "90 ⭐"]
@@ -233,7 +233,7 @@ def test_a_closed_auction_page_shows_its_outcome_instead_of_controls(app, client
     doc = page(client.get(f"/auctions/{auction_id}"))
     assert doc.select_one(".auction-page")["data-viewer"] == "bidder"
     assert doc.select_one(f"#auction-{auction_id}-controls .buy-now-form input[name=csrf_token]") is not None
-    in_app(app, bidding.buy_now, auction_id, alice)
+    in_app(app, lifecycle.buy_now, auction_id, alice)
     doc = page(client.get(f"/auctions/{auction_id}"))
     controls = doc.select_one(f"#auction-{auction_id}-controls")
     assert controls.select_one(".auction-outcome").get_text(strip=True) == "You won this auction for 80 ⭐"
@@ -264,7 +264,7 @@ def test_in_chromium_the_opened_form_fits_each_viewer_and_the_close_replaces_it(
         with app.app_context():
             db.session.get(Auction, auction_id).starts_at = utcnow() - timedelta(seconds=1)
             db.session.commit()
-            bidding.open_scheduled_auctions()
+            lifecycle.open_scheduled_auctions()
             db.session.remove()
 
         page = tabs["Anna"].page
@@ -286,7 +286,7 @@ def test_in_chromium_the_opened_form_fits_each_viewer_and_the_close_replaces_it(
         with app.app_context():
             db.session.get(Auction, auction_id).ends_at = utcnow() - timedelta(seconds=1)
             db.session.commit()
-            bidding.close_auction(auction_id)
+            lifecycle.close_auction(auction_id)
             db.session.remove()
         for name, tab in tabs.items():
             controls = tab.page.locator(f"#auction-{auction_id}-controls")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from auction.extensions import db
-from auction.services import bidding
+from auction.services import bidding, lifecycle
 from tests.bidding_helpers import balances, give_stars, new_auction
 from tests.conftest import csrf_token, page, sign_in
 from tests.invariants import assert_ledger_clean
@@ -154,7 +154,7 @@ def test_sealed_bids_are_revealed_after_the_end_and_cards_link_to_the_page(app, 
             db.session.remove()
     end_now(app, auction_id)
     with app.app_context():
-        bidding.close_auction(auction_id)
+        lifecycle.close_auction(auction_id)
         db.session.remove()
     doc = page(client.get(f"/auctions/{auction_id}"))
     assert [r.select_one(".bid-amount").get_text(strip=True) for r in doc.select(".bid-row")] == ["90 ⭐", "70 ⭐"]

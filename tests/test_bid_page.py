@@ -12,7 +12,7 @@ from bs4 import BeautifulSoup
 from auction.extensions import db
 from auction.live.renderers import render_event
 from auction.models import utcnow
-from auction.services import bidding
+from auction.services import bidding, lifecycle
 from tests.bidding_helpers import end_now, give_stars, new_auction
 from tests.conftest import csrf_token, page, sign_in
 from tests.test_auction_live_gaps import in_app
@@ -119,7 +119,7 @@ def test_a_live_sealed_auction_only_says_it_has_a_reserve(app, people, client):
     text = shown(client, auction_id).get_text()
     assert "This auction has a reserve price" in text and "Reserve met" not in text and "Reserve not met" not in text
     end_now(app, auction_id)
-    in_app(app, bidding.close_auction, auction_id)
+    in_app(app, lifecycle.close_auction, auction_id)
     text = shown(client, auction_id).get_text()
     assert "Sold for" in text and "reserve price" not in text
 
@@ -188,7 +188,7 @@ def test_the_winner_the_seller_and_the_others_each_see_their_outcome(app, people
     in_app(app, bidding.place_bid, auction_id, alice, 300)
     in_app(app, bidding.place_bid, auction_id, bob, 195)
     end_now(app, auction_id)
-    in_app(app, bidding.close_auction, auction_id)
+    in_app(app, lifecycle.close_auction, auction_id)
 
     won = shown(as_user(app, alice), auction_id).select_one(f"#auction-{auction_id}-controls")
     assert won.select_one(".auction-outcome").get_text(strip=True) == "You won this auction for 200 ⭐"
@@ -241,7 +241,7 @@ def test_the_end_reads_as_a_date_without_javascript_and_counts_down_with_it(app,
     assert russian["data-days"] == "%s д" and russian["data-format"] == "До конца %s"
 
     end_now(app, auction_id)
-    in_app(app, bidding.close_auction, auction_id)
+    in_app(app, lifecycle.close_auction, auction_id)
     ends = shown(client, auction_id).select_one(f"#auction-{auction_id}-ends")
     assert ends.select_one("[data-countdown]") is None and ends.get_text(strip=True).startswith("Ended ")
 
@@ -259,7 +259,7 @@ def test_a_scheduled_auction_counts_down_to_its_opening_and_stops_saying_so_once
 
         db.session.get(Auction, auction_id).starts_at = utcnow() - timedelta(seconds=1)
         db.session.commit()
-        bidding.open_scheduled_auctions()
+        lifecycle.open_scheduled_auctions()
         db.session.remove()
     rendered = dict(render_event(app, "auction_opened", {"auction_id": auction_id}, "en"))
     ends = BeautifulSoup(rendered[f"auction-{auction_id}-ends"], "html.parser")

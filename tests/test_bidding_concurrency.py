@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from auction.extensions import db
 from auction.models import Auction, Bid, Hold, utcnow
-from auction.services import bidding
+from auction.services import auction_lock, bidding, lifecycle
 from auction.services.errors import ServiceError
 from tests.bidding_helpers import give_stars, new_auction
 from tests.invariants import assert_ledger_clean
@@ -57,7 +57,7 @@ def test_concurrent_bidders_never_break_the_books(app, make_user):
         with app.app_context():
             try:
                 for _ in range(30):
-                    bidding.close_due_auctions()
+                    lifecycle.close_due_auctions()
                     threading.Event().wait(0.1)
             except BaseException as exc:  # noqa: BLE001
                 unexpected.append(exc)
@@ -81,7 +81,7 @@ def test_concurrent_bidders_never_break_the_books(app, make_user):
                 select(Hold.user_id, Hold.amount).where(Hold.auction_id == auction_id, Hold.status == "active")
             ).all())
             # Exactly one leader, and only the leader's maximum is held.
-            assert holds == {auction.leading_bidder_id: bidding.leader_max(auction)}
+            assert holds == {auction.leading_bidder_id: auction_lock.leader_max(auction)}
             mine = [a for a in accepted if a[0] == auction_id]
             recorded = db.session.scalar(
                 select(func.count()).where(Bid.auction_id == auction_id, Bid.is_automatic.is_(False))

@@ -15,7 +15,7 @@ from PIL import Image
 from auction.extensions import db
 from auction.live.renderers import render_event, renderers
 from auction.models import Category, utcnow
-from auction.services import bidding
+from auction.services import bidding, lifecycle
 from auction.services.listings import ListingDraft, create_listing
 from auction.services.transaction import add_event_sink, remove_event_sink
 from tests.bidding_helpers import end_now, give_stars, new_auction
@@ -109,7 +109,7 @@ def test_a_dutch_price_step_updates_the_cards_price(app, people):
         starts_at=utcnow() - timedelta(seconds=125),
     )
     with listings_events() as events:
-        assert call(app, bidding.announce_dutch_steps) == [auction_id]
+        assert call(app, lifecycle.announce_dutch_steps) == [auction_id]
     text = pushed(app, events)[f"auction-card-{auction_id}"].get_text(" ", strip=True)
     assert "400 ⭐" in text and "Price now" in text
 
@@ -123,9 +123,9 @@ def test_the_close_shows_the_outcome_on_the_card(app, people):
     end_now(app, sold)
     end_now(app, unsold)
     with listings_events() as events:
-        call(app, bidding.close_auction, sold)
-        call(app, bidding.close_auction, unsold)
-        call(app, bidding.cancel_auction, cancelled, seller)
+        call(app, lifecycle.close_auction, sold)
+        call(app, lifecycle.close_auction, unsold)
+        call(app, lifecycle.cancel_auction, cancelled, seller)
     cards = pushed(app, events)
     sold_card = cards[f"auction-card-{sold}"]
     assert "Sold for" in sold_card.get_text() and "10 ⭐" in sold_card.get_text()
@@ -160,7 +160,7 @@ def test_a_scheduled_auction_is_announced_when_it_opens_by_the_job_or_by_a_first
     start = utcnow() - timedelta(seconds=1)
     by_job = new_auction(app, seller, status="scheduled", starts_at=start)
     with listings_events() as events:
-        assert call(app, bidding.open_scheduled_auctions) == [by_job]
+        assert call(app, lifecycle.open_scheduled_auctions) == [by_job]
     assert pushed(app, events)["listings-new"].select_one("[data-auction]")["data-auction"] == str(by_job)
 
     by_bid = new_auction(app, seller, status="scheduled", starts_at=start)

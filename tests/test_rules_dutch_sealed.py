@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from auction.services.bidding import SealedBid, dutch_price, next_dutch_step_at, settle_sealed
 from auction.services.ledger import fee_for
+from auction.services.rules import SealedBid, dutch_price, next_dutch_step_at, settle_sealed
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

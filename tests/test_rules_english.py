@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from auction.services.bidding import (
+from auction.services.rules import (
     EnglishState,
     RuleViolation,
     buy_now_available,

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from auction.extensions import db
 from auction.jobs import JOBS
 from auction.models import Auction, OutboxMessage, utcnow
-from auction.services import bidding, watchlist
+from auction.services import lifecycle, watchlist
 from tests.wallet_helpers import make_auction
 
 
@@ -60,7 +60,7 @@ def test_closed_auctions_and_unwatched_ones_send_nothing(app, make_user):
         watchlist.unwatch(anna, auction_id)
         assert watchlist.remind_ending_soon() == 0
         watchlist.watch(anna, auction_id)
-        bidding.cancel_auction(auction_id, seller)
+        lifecycle.cancel_auction(auction_id, seller)
         assert watchlist.remind_ending_soon() == 0
     assert reminders(app) == []
 

@@ -9,10 +9,9 @@ from sqlalchemy import func, select
 
 from auction.extensions import db
 from auction.models import Auction, Bid, Subscription, utcnow
-from auction.services import ledger
+from auction.services import ledger, rules
 
 OPEN_KINDS = ("english", "dutch")
-SEALED_KINDS = ("sealed_first", "sealed_second")
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ def account_status(user_id: int) -> AccountStatus:
     )
     leading = outbid = sealed = 0
     for _auction_id, kind, leader in db.session.execute(bid_on):
-        if kind in SEALED_KINDS:
+        if rules.is_sealed(kind):
             sealed += 1
         elif leader == user_id:
             leading += 1

@@ -46,3 +46,66 @@ class LoginRejected(ServiceError):
     """Telegram login data that must not sign anyone in."""
 
     status = 403
+
+
+# --- bidding and the auction lifecycle -------------------------------------------------------
+
+
+class BidTooLow(ServiceError):
+    """An offer below the least this bidder may offer (`minimum`, in Stars)."""
+
+    message = _l("Your bid must be at least %(minimum)s Stars.")
+
+
+class AuctionClosed(ServiceError):
+    message = _l("This auction is closed; no more bids are accepted.")
+    status = 409
+
+
+class AuctionNotStarted(ServiceError):
+    message = _l("This auction has not started yet.")
+    status = 409
+
+
+class OwnAuction(ServiceError):
+    message = _l("You cannot bid on your own auction.")
+    status = 403
+
+
+class BidderSuspended(ServiceError):
+    message = _l("Your account is suspended, so you cannot bid.")
+    status = 403
+
+
+class NotAvailable(ServiceError):
+    message = _l("That is not possible for this auction.")
+    status = 409
+
+
+class CannotEdit(ServiceError):
+    message = _l("The listing can only be changed before the first bid.")
+    status = 409
+
+
+class CannotCancel(ServiceError):
+    message = _l("The listing can only be cancelled before the first bid.")
+    status = 409
+
+
+# --- money --------------------------------------------------------------------------------------
+
+
+class InsufficientFunds(ServiceError):
+    """The user's available Stars do not cover what the operation needs (`needed`, `available`: Stars)."""
+
+    message = _l("Not enough Stars: you need %(needed)s more (available: %(available)s). Buy Stars to continue.")
+    status = 402
+
+    def __init__(self, needed: int, available: int):
+        super().__init__(needed=needed, available=available)
+        self.needed = needed
+        self.available = available
+
+
+class LedgerError(ServiceError):
+    """An operation the ledger refuses for a reason other than money (e.g. a double refund)."""

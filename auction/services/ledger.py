@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, aliased
 from auction.extensions import db
 from auction.models import Auction, Hold, LedgerAccount, LedgerTransfer, Payment, utcnow
 from auction.models.money import USER_ACCOUNT_KINDS
-from auction.services.errors import NotFound, ServiceError
+from auction.services.errors import InsufficientFunds, LedgerError, NotFound
 from auction.services.transaction import atomic, emit
 
 # Why Stars moved; the wallet history turns these into words.
@@ -47,22 +47,6 @@ REFUND_CANCELED = "refund_canceled"  # telegram_stars -> available: Telegram tur
 REASONS = (PURCHASE, SANDBOX, HOLD, RELEASE, SALE, FEE, REFUND, REFUND_CANCELED)
 
 OUTSIDE_KINDS = ("telegram_stars", "sandbox")
-
-
-class InsufficientFunds(ServiceError):
-    """The user's available Stars do not cover what the operation needs."""
-
-    message = _l("Not enough Stars: you need %(needed)s more (available: %(available)s). Buy Stars to continue.")
-    status = 402
-
-    def __init__(self, needed: int, available: int):
-        super().__init__(needed=needed, available=available)
-        self.needed = needed
-        self.available = available
-
-
-class LedgerError(ServiceError):
-    """An operation the ledger refuses for a reason other than money (e.g. a double refund)."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +178,23 @@ def _lock(*keys: tuple[str, int | None]) -> dict[tuple[str, int | None], LedgerA
             found = _select_locked(missing)
         locked.update(found)
     return {key: locked[key] for key in keys}
+
+
+def adopt_holds(auction_id: int, holds: dict[int, Hold | None]) -> None:
+    """Tell the ledger the active holds (or None) of these users on `auction_id`, read by the caller.
+
+    For a caller that read them under the auction's row lock (holds on an auction change only
+    under it): later ledger calls in the transaction use them instead of selecting them again.
+    """
+    known = db.session.info.setdefault(_LOCKED_HOLDS, {})
+    for user_id, hold in holds.items():
+        known[(user_id, auction_id)] = hold
+
+
+def lock_accounts(user_ids: list[int]) -> None:
+    """Lock these users' Stars accounts (available and held) in one statement, ascending id order."""
+    users = sorted(set(user_ids))
+    _lock(*[(kind, user_id) for user_id in users for kind in USER_ACCOUNT_KINDS])
 
 
 def lock_for_auction(auction_id: int, user_ids: list[int]) -> None:

@@ -10,7 +10,9 @@ from flask_babel import lazy_gettext as _l
 from auction.extensions import db
 from auction.models import Auction, AuctionImage, Category, User, utcnow
 from auction.models.auctions import AUCTION_KINDS
-from auction.services.errors import Forbidden, ServiceError
+from auction.services import events, rules
+from auction.services.auction_lock import lock_auction
+from auction.services.errors import CannotEdit, Forbidden, ServiceError
 from auction.services.photos import PhotoRejected, StoredPhoto, delete_photo, store_photo
 from auction.services.transaction import atomic, emit
 
@@ -27,10 +29,10 @@ START_GRACE = timedelta(minutes=1)
 # step over, and its floor is its reserve; sealed bids have a reserve and anti-sniping but no
 # increment; buy it now and the increment are English only.
 KIND_TERMS = {
-    "reserve_price": ("english", "sealed_first", "sealed_second"),
+    "reserve_price": ("english", *rules.SEALED_KINDS),
     "buy_now_price": ("english",),
     "increment": ("english",),
-    "snipe": ("english", "sealed_first", "sealed_second"),
+    "snipe": ("english", *rules.SEALED_KINDS),
     "dutch": ("dutch",),
 }
 
@@ -238,7 +240,7 @@ def _insert_listing(seller_id: int, draft: ListingDraft, stored: list[StoredPhot
     ]
     db.session.add(auction)
     db.session.flush()
-    emit("listings", "auction_created", {"auction_id": auction.id})
+    emit(*events.auction_created(auction.id))
     return auction.id
 
 
@@ -260,7 +262,7 @@ EDITABLE_FIELDS = (
 
 def editable(auction: Auction) -> bool:
     """A seller may edit or cancel a listing only while it is open and nobody has bid."""
-    return auction.bid_count == 0 and auction.status in ("scheduled", "live")
+    return rules.editable(auction.status, auction.bid_count)
 
 
 @atomic
@@ -269,8 +271,6 @@ def update_listing(auction_id: int, seller_id: int, draft: ListingDraft) -> None
 
     The type, start time and photos stay as listed; the end moves with the new duration.
     """
-    from auction.services.bidding import CannotEdit, lock_auction
-
     auction = lock_auction(auction_id)
     if auction.seller_id != seller_id:
         raise Forbidden()
@@ -289,5 +289,5 @@ def update_listing(auction_id: int, seller_id: int, draft: ListingDraft) -> None
     auction.ends_at = auction.starts_at + draft.duration
     if auction.ends_at <= utcnow():
         raise InvalidListing(_l("With that duration the auction would already be over."), errors={"duration": _l("With that duration the auction would already be over.")})
-    emit(f"auction:{auction.id}", "auction_opened", {"auction_id": auction.id})
-    emit("listings", "price_changed", {"auction_id": auction.id, "price": auction.current_price})
+    emit(*events.auction_opened(auction.id))
+    emit(*events.listing_repriced(auction))

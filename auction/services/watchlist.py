@@ -13,11 +13,9 @@ from sqlalchemy.orm import selectinload
 
 from auction.extensions import db
 from auction.models import Auction, WatchlistEntry, utcnow
-from auction.services import outbox
+from auction.services import events, outbox, rules
 from auction.services.errors import Forbidden, NotFound, ServiceError
 from auction.services.transaction import atomic, emit
-
-OPEN_STATUSES = ("scheduled", "live")
 
 
 class AuctionOver(ServiceError):
@@ -37,7 +35,7 @@ def watch(user_id: int, auction_id: int) -> bool:
         raise NotFound()
     if auction.seller_id == user_id:
         raise OwnAuction()
-    if auction.status not in OPEN_STATUSES or auction.ends_at <= utcnow():
+    if auction.status not in rules.OPEN_STATUSES or auction.ends_at <= utcnow():
         raise AuctionOver()
     if is_watching(user_id, auction_id):
         return False
@@ -71,7 +69,7 @@ def set_watching(user_id: int, auction_id: int, on: bool) -> bool:
 
 def _announce_watchers(auction_id: int) -> None:
     # The count itself is read when the fragment is rendered, after commit.
-    emit(f"auction:{auction_id}", "watchers_changed", {"auction_id": auction_id})
+    emit(*events.watchers_changed(auction_id))
 
 
 def is_watching(user_id: int | None, auction_id: int) -> bool:
@@ -97,7 +95,7 @@ def watched_auctions(user_id: int, include_closed: bool = False) -> list[Auction
         .order_by(Auction.ends_at, Auction.id)
     )
     if not include_closed:
-        query = query.where(Auction.status.in_(OPEN_STATUSES), Auction.ends_at > utcnow())
+        query = query.where(Auction.status.in_(rules.OPEN_STATUSES), Auction.ends_at > utcnow())
     return list(db.session.scalars(query))
 
 

@@ -13,9 +13,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from auction.live import renders
-from auction.services import auctions_read, bidding, catalog, listings, watchlist
-from auction.services.errors import ServiceError
-from auction.services.ledger import InsufficientFunds
+from auction.services import auction_view, bidding, catalog, lifecycle, listings, watchlist
+from auction.services.errors import CannotEdit, InsufficientFunds, ServiceError
 from auction.services.listings import MAX_PHOTOS, ListingDraft
 from auction.web.formatting import grouped, is_htmx, viewer_timezone
 
@@ -28,8 +27,12 @@ def _viewer_id() -> int | None:
     return current_user.id if current_user.is_authenticated else None
 
 
-def _page_or_404(auction_id: int, full: bool = True) -> auctions_read.AuctionPage:
-    page = auctions_read.auction_page(auction_id, _viewer_id(), full=full)
+def _viewer_is_admin() -> bool:
+    return current_user.is_authenticated and current_user.is_admin
+
+
+def _page_or_404(auction_id: int, full: bool = True) -> auction_view.AuctionPage:
+    page = auction_view.auction_page(auction_id, _viewer_id(), full=full, is_admin=_viewer_is_admin())
     if page is None:
         abort(404)
     return page
@@ -59,13 +62,14 @@ def _parse_stars(value: str | None) -> int | None:
     return int(digits)
 
 
-def _bid_response(auction_id: int, form: dict, error: str | None = None, funds: bool = False, message: str | None = None):
+def _bid_response(auction_id: int, form: dict, error: str | None = None, funds: bool = False, message: str | None = None, page=None):
     """The bid form again: the fragment (plus the fresh price panel) for htmx, else the full page.
 
+    `page` is what an accepted bid's transaction already holds; without it the page is read.
     The bid history reaches every open page, this one included, through the live stream.
     """
     htmx = is_htmx()
-    page = _page_or_404(auction_id, full=not htmx)
+    page = page or _page_or_404(auction_id, full=not htmx)
     context = {"page": page, "form": form, "error": error, "funds_link": funds, "message": message}
     if htmx:
         return render_template("auctions/_bid_response.html", **context)
@@ -86,9 +90,8 @@ def place_bid(auction_id: int):
         return _bid_response(auction_id, form, _("Enter a whole number of Stars."))
     if amount is None and maximum is None:
         return _bid_response(auction_id, form, _("Enter your bid."))
-    offer = max(amount or 0, maximum or 0)
     try:
-        result = bidding.place_bid(auction_id, current_user.id, offer, source="web")
+        result = bidding.place_bid(auction_id, current_user.id, maximum, source="web", amount=amount)
     except InsufficientFunds as exc:
         return _bid_response(auction_id, form, exc.render(grouped), funds=True)
     except ServiceError as exc:
@@ -97,14 +100,14 @@ def place_bid(auction_id: int):
         return _bid_response(auction_id, form, exc.render(grouped))
     if result.leading:
         message = _("Your bid is in: you are the highest bidder.")
-    elif catalog.get_auction(auction_id).kind.startswith("sealed"):
+    elif result.sealed:
         message = _("Your sealed bid is in. Amounts stay hidden until the end.")
     else:
         message = _("Your bid is in, but another bidder's maximum is higher. You have been outbid.")
     if not is_htmx():
         flash(message, "success" if result.leading else "warning")
         return redirect(url_for("auctions.show", auction_id=auction_id), 303)
-    return _bid_response(auction_id, {}, message=message)
+    return _bid_response(auction_id, {}, message=message, page=auction_view.page_after_bid(result.box, result.viewer))
 
 
 @bp.get("/<int:auction_id>/bids")
@@ -141,7 +144,7 @@ def buy_now(auction_id: int):
     """Buy at the buy-it-now price; ends the auction."""
 
     def act():
-        result = bidding.buy_now(auction_id, current_user.id, source="web")
+        result = lifecycle.buy_now(auction_id, current_user.id, source="web")
         return _("You bought it for %(price)s Stars.", price=grouped(result.price))
 
     return _finish(auction_id, act)
@@ -152,7 +155,7 @@ def accept(auction_id: int):
     """Accept the current Dutch price."""
 
     def act():
-        result = bidding.accept_dutch(auction_id, current_user.id, source="web")
+        result = lifecycle.accept_dutch(auction_id, current_user.id, source="web")
         return _("You bought it for %(price)s Stars.", price=grouped(result.price))
 
     return _finish(auction_id, act)
@@ -163,7 +166,7 @@ def cancel(auction_id: int):
     """Cancel a listing (the seller before the first bid, an admin any time)."""
 
     def act():
-        bidding.cancel_auction(auction_id, current_user.id)
+        lifecycle.cancel_auction(auction_id, current_user.id)
         return _("The auction was cancelled.")
 
     return _finish(auction_id, act)
@@ -180,7 +183,7 @@ def live_fragments(auction_id: int, controls: bool = False) -> list[tuple[str, s
     cancel). It carries every viewer's variant; auction.js keeps the page's own and what its
     reader was typing.
     """
-    page = auctions_read.auction_page(auction_id, None)
+    page = auction_view.auction_page(auction_id, None)
     if page is None:
         return []
     fragments = [
@@ -409,7 +412,7 @@ def edit(auction_id: int):
     """Change a listing before its first bid (seller only)."""
     auction = _own_listing(auction_id)
     if not listings.editable(auction):
-        flash(str(bidding.CannotEdit()), "error")
+        flash(str(CannotEdit()), "error")
         return redirect(url_for("auctions.show", auction_id=auction_id))
     if request.method == "GET":
         return _form_page(_edit_values(auction), {}, auction_id)

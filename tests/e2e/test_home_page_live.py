@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from auction.extensions import db
 from auction.models import Category
-from auction.services import bidding, ledger
+from auction.services import bidding, ledger, lifecycle
 from auction.services.demo import demo_photo
 from auction.services.listings import ListingDraft, create_listing
 from tests.bidding_helpers import end_now
@@ -107,7 +107,7 @@ def test_the_home_page_follows_bids_new_listings_the_close_and_categories(browse
 
     # The close: the card stays where it is and shows the outcome.
     end_now(app, watch)
-    in_app(app, bidding.close_auction, watch)
+    in_app(app, lifecycle.close_auction, watch)
     expect(watch_card.locator(".card-price")).to_contain_text("Sold for 20 ⭐")
     expect(watch_card.locator(".card-time")).to_have_text("Auction ended")
 

@@ -29,10 +29,17 @@ from auction.bot.bridge import call_service, flask_app, profile_of, sender, spea
 from auction.extensions import db
 from auction.models import User, utcnow
 from auction.services import outbox, watchlist
-from auction.services.auction_card import AuctionCard, auction_card
-from auction.services.bidding import AuctionClosed, AuctionNotStarted, BidResult, BidTooLow, OwnAuction, place_bid
-from auction.services.errors import NotFound, ServiceError
-from auction.services.ledger import InsufficientFunds
+from auction.services.auction_view import AuctionCard, auction_card
+from auction.services.bidding import BidResult, place_bid
+from auction.services.errors import (
+    AuctionClosed,
+    AuctionNotStarted,
+    BidTooLow,
+    InsufficientFunds,
+    NotFound,
+    OwnAuction,
+    ServiceError,
+)
 from auction.services.users import TelegramProfile, upsert_telegram_user
 
 log = logging.getLogger("auction.bot")
@@ -112,7 +119,7 @@ def card_payload(card: AuctionCard) -> dict:
         lines.append(_("You are the highest bidder; your maximum is %(amount)s ⭐.", amount=stars(card.viewer_max)))
     elif card.viewer_sealed is not None:
         lines.append(_("Your sealed bid: %(amount)s ⭐.", amount=stars(card.viewer_sealed)))
-    if card.viewer_is_seller and card.status in watchlist.OPEN_STATUSES:
+    if card.viewer_is_seller and card.running:
         lines.append(_("This is your auction."))
     elif card.kind == "dutch" and card.is_open:
         lines.append(_("A Dutch auction is bought on the site at the price of the moment."))
@@ -174,7 +181,7 @@ def _bid_buttons(card: AuctionCard | None) -> list[list[dict]]:
 
 def _accepted_text(card: AuctionCard, result: BidResult, offered: int) -> tuple[str, str]:
     """(message, toast) for an accepted bid."""
-    if card.kind in ("sealed_first", "sealed_second"):
+    if result.sealed:
         message = _("Your sealed bid of %(amount)s ⭐ is in. Amounts stay hidden until the end.", amount=stars(offered))
         toast = _("Sealed bid placed.")
     elif result.leading and offered > result.price:

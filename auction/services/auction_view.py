@@ -1,4 +1,8 @@
-"""Read models for the auction page: what a viewer may see of an auction, computed once."""
+"""Read models of one auction: its public price box, the auction page for one viewer, and the
+bot's card for one viewer. Both fronts read the same `ViewerState` (services/viewer.py).
+
+Amounts are Stars; times are UTC.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,12 @@ from sqlalchemy.orm import selectinload
 
 from auction.extensions import db
 from auction.models import Auction, Bid, Rating, User, WatchlistEntry, utcnow
-from auction.services import bidding
+from auction.services import rules, watchlist
+from auction.services.auction_lock import current_dutch_price
+from auction.services.auction_lock import leader_max as stored_leader_max
+from auction.services.viewer import ViewerState, viewer_state
+
+_UNKNOWN = object()
 
 HISTORY_LIMIT = 20
 CHART_WIDTH, CHART_HEIGHT = 320, 96
@@ -53,6 +62,16 @@ class PriceBox:
     starts_at: datetime | None = None
     closed_at: datetime | None = None
 
+    @property
+    def sealed(self) -> bool:
+        """Bids stay hidden until the end."""
+        return rules.is_sealed(self.kind)
+
+    @property
+    def running(self) -> bool:
+        """Not ended or cancelled yet (scheduled or live)."""
+        return rules.not_over(self.status)
+
 
 @dataclass
 class AuctionPage:
@@ -80,6 +99,7 @@ class AuctionPage:
     viewer_sealed: int | None = None
     revealed: bool = True
     images: list = field(default_factory=list)
+    viewer: ViewerState | None = None
 
 
 def bidder_tag(auction_id: int, user_id: int) -> str:
@@ -91,24 +111,29 @@ def bidder_tag(auction_id: int, user_id: int) -> str:
 def _reserve_status(auction: Auction, leader_max: int | None) -> str | None:
     if auction.reserve_price is None:
         return None
-    return "met" if bidding.reserve_met(auction.reserve_price, leader_max) else "not_met"
+    return "met" if rules.reserve_met(auction.reserve_price, leader_max) else "not_met"
 
 
-def price_box(auction: Auction, now: datetime | None = None) -> PriceBox:
-    """The public state of an auction's price (nothing hidden leaks: no maximums, no sealed amounts)."""
+def price_box(auction: Auction, now: datetime | None = None, leader_max=_UNKNOWN) -> PriceBox:
+    """The public state of an auction's price (nothing hidden leaks: no maximums, no sealed amounts).
+
+    `leader_max` (Stars) is the English leader's maximum when the caller holds it already.
+    """
     now = now or utcnow()
     # The leader's hidden maximum only matters here when a reserve must be compared with it.
-    top = bidding.leader_max(auction) if auction.kind == "english" and auction.reserve_price is not None else None
+    top = None
+    if auction.kind == "english" and auction.reserve_price is not None:
+        top = stored_leader_max(auction) if leader_max is _UNKNOWN else leader_max
     price = auction.current_price
     next_step = None
-    if auction.kind == "dutch" and auction.status in ("live", "scheduled"):
-        price = bidding.current_dutch_price(auction, now)
-        next_step = bidding.next_dutch_step_at(
+    if auction.kind == "dutch" and rules.not_over(auction.status):
+        price = current_dutch_price(auction, now)
+        next_step = rules.next_dutch_step_at(
             auction.start_price, auction.dutch_floor, auction.dutch_step, auction.dutch_interval_seconds, auction.starts_at, now
         )
     if auction.kind == "english":
-        min_next = bidding.min_next_bid(auction.start_price, auction.current_price, auction.leading_bidder_id is not None, auction.increment)
-        buy_now = auction.buy_now_price if bidding.buy_now_available(auction.buy_now_price, auction.bid_count > 0, auction.reserve_price, top) else None
+        min_next = rules.min_next_bid(auction.start_price, auction.current_price, auction.leading_bidder_id is not None, auction.increment)
+        buy_now = auction.buy_now_price if rules.buy_now_available(auction.buy_now_price, auction.bid_count > 0, auction.reserve_price, top) else None
         reserve = _reserve_status(auction, top)
     elif auction.kind == "dutch":
         min_next, buy_now, reserve = price, None, None
@@ -128,7 +153,7 @@ def price_box(auction: Auction, now: datetime | None = None) -> PriceBox:
         reserve_status=reserve,
         buy_now_price=buy_now,
         final_price=auction.final_price,
-        winner_name=bidding.mask_name(winner.display_name) if winner else None,
+        winner_name=rules.mask_name(winner.display_name) if winner else None,
         next_step_at=next_step,
         starts_at=auction.starts_at,
         closed_at=auction.closed_at,
@@ -152,7 +177,7 @@ def _history(auction: Auction, viewer_id: int | None, revealed: bool) -> list[Bi
             continue
         rows.append(
             BidRow(
-                name=bidding.mask_name(bid.bidder.display_name),
+                name=rules.mask_name(bid.bidder.display_name),
                 amount=bid.amount if revealed or bid.bidder_id == viewer_id else None,
                 at=bid.created_at,
                 automatic=bid.is_automatic,
@@ -203,11 +228,11 @@ def price_chart(start: datetime, start_price: int, steps: list[tuple[datetime, i
     return PriceChart(" ".join(f"{x},{y}" for x, y in points), low, high, series[0][0], series[-1][0])
 
 
-def auction_page(auction_id: int, viewer_id: int | None, full: bool = True) -> AuctionPage | None:
-    """Everything the auction page shows to `viewer_id` (None: a visitor).
+def auction_page(auction_id: int, viewer_id: int | None, full: bool = True, is_admin: bool = False) -> AuctionPage | None:
+    """Everything the auction page shows to `viewer_id` (None: a visitor; `is_admin` may cancel).
 
     `full=False` skips what only the whole page needs (history, chart, ratings, watchers,
-    photos): enough for the bid form and the price panel after a bid.
+    photos): enough for the bid form, the price panel and the bot's card.
     """
     query = select(Auction).where(Auction.id == auction_id)
     if full:
@@ -217,24 +242,41 @@ def auction_page(auction_id: int, viewer_id: int | None, full: bool = True) -> A
         return None
     now = utcnow()
     box = price_box(auction, now)
-    sealed = auction.kind in ("sealed_first", "sealed_second")
-    revealed = not sealed or auction.status == "ended"
+    revealed = not box.sealed or auction.status == "ended"
+    own_bids, own_max = 0, None
+    if viewer_id is not None and viewer_id != auction.seller_id:
+        # The viewer's own stake: whether they bid, and their highest maximum (an English
+        # leader's proxy maximum; a sealed bid's amount).
+        own_bids, own_max = db.session.execute(
+            select(func.count(Bid.id), func.max(Bid.max_amount)).where(Bid.auction_id == auction.id, Bid.bidder_id == viewer_id)
+        ).one()
+    viewer = viewer_state(
+        auction,
+        viewer_id,
+        now,
+        box=box,
+        own_maximum=own_max,
+        has_bid=own_bids > 0,
+        watching=watchlist.is_watching(viewer_id, auction.id) if viewer_id is not None else False,
+        is_admin=is_admin,
+    )
     page = AuctionPage(
         auction=auction,
         seller=auction.seller if full else None,
         seller_rating=None,
         seller_ratings=0,
         box=box,
-        is_open=auction.status == "live" and now < auction.ends_at and auction.starts_at <= now,
+        is_open=viewer.is_open,
         history=[],
         watchers=0,
         chart=None,
         viewer_tag=bidder_tag(auction.id, viewer_id) if viewer_id else None,
         leader_tag=bidder_tag(auction.id, auction.leading_bidder_id) if auction.kind == "english" and auction.leading_bidder_id else None,
-        viewer_is_seller=viewer_id == auction.seller_id,
+        viewer_is_seller=viewer.role == "seller",
         revealed=revealed,
         winner_tag=bidder_tag(auction.id, auction.winner_id) if auction.winner_id else None,
-        viewer_won=viewer_id is not None and viewer_id == auction.winner_id,
+        viewer_won=viewer.role == "winner",
+        viewer=viewer,
     )
     if page.viewer_is_seller and auction.winner_id:
         page.buyer = db.session.get(User, auction.winner_id)
@@ -251,15 +293,42 @@ def auction_page(auction_id: int, viewer_id: int | None, full: bool = True) -> A
         if auction.kind == "english":
             page.chart = price_chart(auction.starts_at, auction.start_price, _price_steps(auction), min(now, auction.ends_at))
         page.images = list(auction.images)
-    if viewer_id is not None:
-        page.viewer_leading = auction.kind == "english" and auction.leading_bidder_id == viewer_id
-        if page.viewer_leading:
-            page.viewer_max = bidding.leader_max(auction)
-        if sealed:
-            page.viewer_sealed = db.session.scalar(
-                select(Bid.amount).where(Bid.auction_id == auction.id, Bid.bidder_id == viewer_id, Bid.kind == "sealed")
-            )
+    page.viewer_leading = viewer.role == "leader"
+    if page.viewer_leading:
+        page.viewer_max = viewer.own_maximum
+    if box.sealed and viewer.role in ("bidder", "loser", "winner"):
+        page.viewer_sealed = own_max
     return page
+
+
+@dataclass(frozen=True)
+class AuctionRef:
+    """The few fields of an auction the bid form needs, held after its transaction ended."""
+
+    id: int
+    kind: str
+    status: str
+
+
+def page_after_bid(box: PriceBox, viewer: ViewerState) -> AuctionPage:
+    """The bid form's page for the bidder, from what the bid's transaction held (no read)."""
+    return AuctionPage(
+        auction=AuctionRef(box.auction_id, box.kind, box.status),
+        seller=None,
+        seller_rating=None,
+        seller_ratings=0,
+        box=box,
+        is_open=viewer.is_open,
+        history=[],
+        watchers=0,
+        chart=None,
+        viewer_tag=None,
+        revealed=not box.sealed,
+        viewer_leading=viewer.role == "leader",
+        viewer_max=viewer.own_maximum if viewer.role == "leader" else None,
+        viewer_sealed=viewer.own_maximum if box.sealed else None,
+        viewer=viewer,
+    )
 
 
 def _price_steps(auction: Auction) -> list[tuple[datetime, int]]:
@@ -268,3 +337,92 @@ def _price_steps(auction: Auction) -> list[tuple[datetime, int]]:
         select(Bid.created_at, Bid.amount).where(Bid.auction_id == auction.id).order_by(Bid.id)
     ).all()
     return [(at, amount) for at, amount in rows]
+
+
+QUICK_BID_STEPS = 5
+
+
+@dataclass(frozen=True)
+class AuctionCard:
+    """What one viewer's bot card shows; `viewer` holds what they may do (the least offer, ...)."""
+
+    auction_id: int
+    title: str
+    kind: str
+    status: str
+    price: int
+    bid_count: int
+    starts_at: datetime
+    ends_at: datetime
+    photo: str | None
+    quick_bids: tuple[int, ...]
+    viewer: ViewerState
+
+    @property
+    def running(self) -> bool:
+        """Not ended or cancelled yet (scheduled or live)."""
+        return rules.not_over(self.status)
+
+    @property
+    def watchable(self) -> bool:
+        """Watching is offered until the end passes (server clock), never to the seller."""
+        return (self.viewer.is_open or self.status == "scheduled") and self.viewer.role != "seller"
+
+    # The viewer's fields under the names the card's texts use.
+    @property
+    def is_open(self) -> bool:
+        return self.viewer.is_open
+
+    @property
+    def biddable(self) -> bool:
+        return self.viewer.biddable
+
+    @property
+    def min_bid(self) -> int:
+        return self.quick_bids[0]
+
+    @property
+    def watching(self) -> bool:
+        return self.viewer.watching
+
+    @property
+    def viewer_is_seller(self) -> bool:
+        return self.viewer.role == "seller"
+
+    @property
+    def viewer_leading(self) -> bool:
+        return self.viewer.role == "leader"
+
+    @property
+    def viewer_max(self) -> int | None:
+        return self.viewer.own_maximum if self.viewer.role == "leader" else None
+
+    @property
+    def viewer_sealed(self) -> int | None:
+        return self.viewer.own_maximum if rules.is_sealed(self.kind) else None
+
+
+def auction_card(auction_id: int, viewer_id: int | None) -> AuctionCard | None:
+    """The bot's card of an auction for `viewer_id`, or None when there is no such auction.
+
+    `quick_bids` are the least offer and that plus QUICK_BID_STEPS increments (Stars).
+    """
+    page = auction_page(auction_id, viewer_id, full=False)
+    if page is None:
+        return None
+    auction, box, viewer = page.auction, page.box, page.viewer
+    least = viewer.least_offer if viewer.least_offer is not None else box.min_next
+    cover = auction.cover
+    return AuctionCard(
+        auction_id=auction.id,
+        title=auction.title,
+        kind=auction.kind,
+        status=auction.status,
+        price=box.final_price or box.price,
+        bid_count=box.bid_count,
+        starts_at=auction.starts_at,
+        ends_at=auction.ends_at,
+        photo=cover.large_path if cover else None,
+        quick_bids=(least, rules.raised_by_increments(least, QUICK_BID_STEPS, auction.increment)),
+        viewer=viewer,
+    )
