@@ -33,7 +33,7 @@ from auction.extensions import db
 from auction.models import Auction, Hold, LedgerAccount, LedgerTransfer, Payment, utcnow
 from auction.models.money import USER_ACCOUNT_KINDS
 from auction.services.errors import InsufficientFunds, LedgerError, NotFound
-from auction.services.transaction import atomic, emit
+from auction.services.transaction import LOCKED_ACCOUNTS, LOCKED_HOLDS, TOUCHED_USERS, atomic, emit
 
 # Why Stars moved; the wallet history turns these into words.
 PURCHASE = "purchase"  # telegram_stars -> available: Stars bought in Telegram
@@ -141,8 +141,8 @@ def _ensure_account(kind: str, user_id: int | None) -> int:
 # Rows locked by the current transaction, kept in `session.info` so a bid that holds for
 # one user and releases another's touches each row once: (kind, user_id) -> LedgerAccount
 # and (user_id, auction_id) -> the active Hold or None. Forgotten at commit and rollback.
-_LOCKED_ACCOUNTS = "ledger_locked_accounts"
-_LOCKED_HOLDS = "ledger_locked_holds"
+_LOCKED_ACCOUNTS = LOCKED_ACCOUNTS
+_LOCKED_HOLDS = LOCKED_HOLDS
 
 
 def _account_key_clause(kind: str, user_id: int | None):
@@ -173,8 +173,10 @@ def _lock(*keys: tuple[str, int | None]) -> dict[tuple[str, int | None], LedgerA
         found = _select_locked(missing)
         absent = [key for key in missing if key not in found]
         if absent:
-            for key in absent:
-                _ensure_account(*key)
+            for kind, user_id in absent:
+                # A person's accounts are made together, so a first bid finds its held account.
+                for sibling in USER_ACCOUNT_KINDS if kind in USER_ACCOUNT_KINDS and user_id is not None else (kind,):
+                    _ensure_account(sibling, user_id)
             found = _select_locked(missing)
         locked.update(found)
     return {key: locked[key] for key in keys}
@@ -246,7 +248,7 @@ def _transfer(
             hold_id=hold_id,
         )
     )
-    touched = db.session.info.setdefault("ledger_touched_users", set())
+    touched = db.session.info.setdefault(TOUCHED_USERS, set())
     for account in (debit, credit):
         if account.user_id is not None:
             touched.add(account.user_id)
@@ -255,7 +257,7 @@ def _transfer(
 @event.listens_for(Session, "before_commit")
 def _announce_balances(session: Session) -> None:
     """Tell every open page of a user whose balance changed; events go out after commit."""
-    user_ids = session.info.pop("ledger_touched_users", None)
+    user_ids = session.info.pop(TOUCHED_USERS, None)
     if not user_ids:
         return
     locked = session.info.get(_LOCKED_ACCOUNTS, {})
@@ -288,7 +290,7 @@ def _forget_locks(session: Session, transaction) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_balances(session: Session) -> None:
-    session.info.pop("ledger_touched_users", None)
+    session.info.pop(TOUCHED_USERS, None)
 
 
 def _check_amount(amount: int, *, allow_zero: bool = False) -> None:

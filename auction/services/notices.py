@@ -31,7 +31,7 @@ def notify(user_id: int, kind: str, auction: Auction, dedupe: bool = True, **par
     """
     url = f"{current_app.config.get('BASE_URL', '').rstrip('/')}/auctions/{auction.id}"
     text = NOTICES[kind](title=auction.title, **params)
-    outbox.enqueue_telegram(
+    outbox.queue_telegram(
         user_id,
         kind,
         text,

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from auction.extensions import db
 from auction.models import OutboxMessage, User, utcnow
 from auction.services.errors import NotFound
-from auction.services.transaction import atomic
+from auction.services.transaction import OUTBOX_QUEUED, atomic
 
 SUPPORTED_LOCALES = ("en", "ru")
 MAX_ATTEMPTS = 6
@@ -60,14 +60,14 @@ def remove_outbox_waker(waker: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _wake_dispatchers(session: Session) -> None:
-    if session.info.pop("outbox_queued", False):
+    if session.info.pop(OUTBOX_QUEUED, False):
         for waker in list(_wakers):
             waker()
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_queued(session: Session) -> None:
-    session.info.pop("outbox_queued", None)
+    session.info.pop(OUTBOX_QUEUED, None)
 
 
 def recipient_locale(user: User) -> str:
@@ -103,6 +103,27 @@ def enqueue_telegram(
     (None is returned) for a user the bot cannot reach, or when a row with the same
     `dedupe_key` exists already.
     """
+    row = queue_telegram(user_id, kind, text, buttons, dedupe_key, photo, parse_mode)
+    if row is None:
+        return None
+    db.session.flush()
+    return row.id
+
+
+@atomic
+def queue_telegram(
+    user_id: int,
+    kind: str,
+    text: str,
+    buttons: Sequence | None = None,
+    dedupe_key: str | None = None,
+    photo: str | None = None,
+    parse_mode: str | None = None,
+) -> OutboxMessage | None:
+    """Like `enqueue_telegram`, but the row goes out with the transaction's next flush (no id yet).
+
+    For a caller that needs no id: a message queued in the middle of a bid forces no flush.
+    """
     from flask_babel import force_locale
 
     with db.session.no_autoflush:  # the caller's pending rows go out with this row, in one flush
@@ -130,7 +151,6 @@ def enqueue_telegram(
     )
     if dedupe_key is None:
         db.session.add(row)
-        db.session.flush()
     else:
         try:
             # A savepoint, so a concurrent twin with the same dedupe_key loses quietly
@@ -139,8 +159,8 @@ def enqueue_telegram(
                 db.session.add(row)
         except IntegrityError:
             return None
-    db.session.info["outbox_queued"] = True
-    return row.id
+    db.session.info[OUTBOX_QUEUED] = True
+    return row
 
 
 @atomic

@@ -27,6 +27,13 @@ _depth: ContextVar[int] = ContextVar("atomic_depth", default=0)
 RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization failure, deadlock
 MAX_ATTEMPTS = 5
 
+# Every key this package keeps in `Session.info` (state of the current transaction), named once.
+PENDING_EVENTS = "pending_events"  # [(channel, name, data)] to publish after commit
+OUTBOX_QUEUED = "outbox_queued"  # a message was queued: wake the dispatchers after commit
+LOCKED_ACCOUNTS = "ledger_locked_accounts"  # (kind, user_id) -> LedgerAccount locked by this transaction
+LOCKED_HOLDS = "ledger_locked_holds"  # (user_id, auction_id) -> the active Hold (or None) known to this transaction
+TOUCHED_USERS = "ledger_touched_users"  # user ids whose Stars moved in this transaction
+
 # Receivers of committed events; the live broker registers itself here.
 _after_commit_sinks: list[Callable[[list[tuple[str, str, dict]]], None]] = []
 
@@ -43,7 +50,7 @@ def remove_event_sink(sink) -> None:
 
 def emit(channel: str, name: str, data: dict) -> None:
     """Queue an event for `channel`; it is published only if the transaction commits."""
-    db.session.info.setdefault("pending_events", []).append((channel, name, data))
+    db.session.info.setdefault(PENDING_EVENTS, []).append((channel, name, data))
 
 
 @event.listens_for(Session, "after_commit")
@@ -52,7 +59,7 @@ def _release_events(session: Session) -> None:
     # transaction has not committed yet, so a page rendered now would show the old state.
     if session.in_nested_transaction():
         return
-    events = session.info.pop("pending_events", None)
+    events = session.info.pop(PENDING_EVENTS, None)
     if not events:
         return
     for sink in list(_after_commit_sinks):
@@ -66,7 +73,7 @@ def _release_events(session: Session) -> None:
 def _drop_events(session: Session) -> None:
     if session.in_nested_transaction():
         return  # only a SAVEPOINT rolled back: the transaction and its events go on
-    session.info.pop("pending_events", None)
+    session.info.pop(PENDING_EVENTS, None)
 
 
 def _retryable(exc: Exception) -> bool:
