@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import aliased
 
 from auction.extensions import db
@@ -52,26 +52,31 @@ _LeaderHold = aliased(Hold, name="leader_hold")
 _OwnHold = aliased(Hold, name="own_hold")
 
 
+# Built once: the profile of a bid showed a fifth of the lock's time spent building this
+# statement and its cache key anew on every bid.
+_LOCK_FOR_BID = (
+    select(Auction, User, _Leader, _LeaderHold, _OwnHold)
+    .select_from(Auction)
+    .join(User, User.id == bindparam("bidder_id"))
+    .outerjoin(_Leader, _Leader.id == Auction.leading_bidder_id)
+    .outerjoin(
+        _LeaderHold,
+        and_(_LeaderHold.auction_id == Auction.id, _LeaderHold.user_id == Auction.leading_bidder_id, _LeaderHold.status == "active"),
+    )
+    .outerjoin(_OwnHold, and_(_OwnHold.auction_id == Auction.id, _OwnHold.user_id == bindparam("bidder_id"), _OwnHold.status == "active"))
+    .where(Auction.id == bindparam("auction_id"))
+    .with_for_update(of=Auction)
+    .execution_options(populate_existing=True)
+)
+
+
 def _lock_for_bid(auction_id: int, bidder_id: int) -> tuple[Auction, User, User | None, Hold | None, Hold | None]:
     """One statement: lock the auction row and read the bidder, the leader and both active holds.
 
     Holds on an auction change only under its row lock, so reading them here (without
     locking them) is safe; the ledger is told what they are.
     """
-    row = db.session.execute(
-        select(Auction, User, _Leader, _LeaderHold, _OwnHold)
-        .select_from(Auction)
-        .join(User, User.id == bidder_id)
-        .outerjoin(_Leader, _Leader.id == Auction.leading_bidder_id)
-        .outerjoin(
-            _LeaderHold,
-            and_(_LeaderHold.auction_id == Auction.id, _LeaderHold.user_id == Auction.leading_bidder_id, _LeaderHold.status == "active"),
-        )
-        .outerjoin(_OwnHold, and_(_OwnHold.auction_id == Auction.id, _OwnHold.user_id == bidder_id, _OwnHold.status == "active"))
-        .where(Auction.id == auction_id)
-        .with_for_update(of=Auction)
-        .execution_options(populate_existing=True)
-    ).first()
+    row = db.session.execute(_LOCK_FOR_BID, {"auction_id": auction_id, "bidder_id": bidder_id}).first()
     if row is None:
         raise NotFound()
     return row._tuple()
