@@ -16,6 +16,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from auction import stars
 from auction.extensions import db
 from auction.models import Auction, Bid, Hold, User, utcnow
 from auction.services import ledger, listings, outbox
@@ -780,7 +781,7 @@ NOTICES = {
 def _notify(user_id: int, kind: str, auction: Auction, dedupe: bool = True, **params) -> None:
     """Tell a user through the outbox (written in this same transaction, sent in their language)."""
     url = f"{current_app.config.get('BASE_URL', '').rstrip('/')}/auctions/{auction.id}"
-    text = NOTICES[kind](title=auction.title, **params)
+    text = NOTICES[kind](title=auction.title, **stars.lazy_params(params))  # grouped in the recipient's language
     outbox.enqueue_telegram(
         user_id,
         kind,

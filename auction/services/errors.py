@@ -22,10 +22,12 @@ class ServiceError(Exception):
         super().__init__(self.message)
 
     def __str__(self) -> str:
-        return self.render(str)
+        from auction import stars  # stars' own error is a ServiceError
+
+        return self.render(stars.format)
 
     def render(self, number: Callable[[int], str]) -> str:
-        """The message with each whole-number parameter written by `number` (a page groups digits per locale)."""
+        """The message with each whole-number parameter written by `number` (str() groups digits in the active language)."""
         text = str(self.message)
         if not self.params:
             return text

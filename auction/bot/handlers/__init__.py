@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from telegram import BotCommand
 from telegram.ext import Application
 
-from auction.services.outbox import SUPPORTED_LOCALES
+from auction.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 log = logging.getLogger("auction.bot")
 
@@ -50,6 +50,6 @@ def menu_commands(app: Flask, locale: str) -> list[BotCommand]:
 async def publish_commands(application: Application, app: Flask) -> None:
     """Tell Telegram the command menu: English by default, and each language's own."""
     bot = application.bot
-    await bot.set_my_commands(menu_commands(app, "en"))
-    for locale in SUPPORTED_LOCALES:
+    await bot.set_my_commands(menu_commands(app, DEFAULT_LANGUAGE))
+    for locale in LANGUAGES:
         await bot.set_my_commands(menu_commands(app, locale), language_code=locale)
