@@ -114,6 +114,7 @@ def _request_user(load):
 
 def register_extensions(app: Flask) -> None:
     from auction import live, models  # noqa: F401  (models: every table known to Alembic)
+    from auction.bot.runtime import BotRuntime
     from auction.services.users import load_session_user
 
     db.init_app(app)
@@ -125,6 +126,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.user_loader(_request_user(load_session_user))
     live.init_app(app)  # the event broker; committed events reach it through the transaction's sink
+    BotRuntime(app)  # the bot; started and stopped by the ASGI lifespan (auction/runtime.py)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -82,32 +82,24 @@ def with_sign(amount: int, locale: str | None = None) -> str:
     return f"{format(amount, locale)} {SIGN}"
 
 
-class Amount:
-    """A number of Stars that groups itself in whatever language is active when it is written."""
+class Amount(int):
+    """A number of Stars that groups itself in whatever language is active when it is written.
 
-    __slots__ = ("value",)
+    An int (so `ngettext` picks the plural form from it) whose str() is `format(value)`.
+    """
 
-    def __init__(self, value: int) -> None:
-        self.value = int(value)
+    __slots__ = ()
 
     def __str__(self) -> str:
-        return format(self.value)
+        return format(int(self))
 
-    def __int__(self) -> int:
-        return self.value
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Amount):
-            return self.value == other.value
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self.value)
+    def __format__(self, spec: str) -> str:
+        return str(self) if not spec else int(self).__format__(spec)
 
     def __repr__(self) -> str:
-        return f"Amount({self.value})"
+        return f"Amount({int(self)})"
 
 
 def lazy_params(params: dict) -> dict:
     """`params` with every whole number (not a bool) as an `Amount`, for a lazily translated text."""
-    return {k: Amount(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in params.items()}
+    return {k: Amount(v) if type(v) is int else v for k, v in params.items()}

@@ -113,6 +113,37 @@ def upsert_telegram_user(profile: TelegramProfile, admin_ids=frozenset()) -> Use
     return user
 
 
+def register_from_bot(profile: TelegramProfile, admin_ids=frozenset()) -> User:
+    """The person behind a bot update, registered on first contact; one call per update.
+
+    Writes (one transaction) only when something changed: a new person, their name, username
+    or Telegram language, admin status, or a `bot_blocked` flag to clear (they are writing to
+    the bot, so it is not blocked). An unchanged person costs one read and no write.
+    """
+    user = db.session.scalar(select(User).where(User.telegram_id == profile.telegram_id))
+    if user is not None and not _bot_profile_changes(user, profile, admin_ids):
+        return user
+    return _save_bot_profile(profile, admin_ids)
+
+
+def _bot_profile_changes(user: User, profile: TelegramProfile, admin_ids) -> bool:
+    return (
+        user.bot_blocked
+        or user.first_name != (profile.first_name or user.first_name or "")[:128]
+        or user.last_name != (profile.last_name[:128] if profile.last_name else None)
+        or user.username != (profile.username[:64] if profile.username else None)
+        or (bool(profile.language_code) and user.language_code != profile.language_code[:16])
+        or (profile.telegram_id in admin_ids and not user.is_admin)
+    )
+
+
+@atomic
+def _save_bot_profile(profile: TelegramProfile, admin_ids) -> User:
+    user = upsert_telegram_user(profile, admin_ids=admin_ids)
+    user.bot_blocked = False
+    return user
+
+
 @atomic
 def end_all_sessions(user_id: int) -> None:
     """Log the user out everywhere: every cookie issued before now stops working."""

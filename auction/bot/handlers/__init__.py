@@ -1,5 +1,9 @@
 """The bot's handlers. Adding a feature: write a module with `register(application)` and list it here.
 
+Handler modules are thin and async: they parse an update, run a reply builder from
+auction.bot.replies in a worker thread (`call_service`), and send its payload. They never
+import each other. A button press whose data no module claims is answered as stale.
+
 MENU_COMMANDS is the command list Telegram shows in the menu (setMyCommands), in every
 supported language; a command appears there by adding one line.
 """
@@ -13,7 +17,7 @@ from flask import Flask
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from telegram import BotCommand
-from telegram.ext import Application
+from telegram.ext import Application, CallbackQueryHandler
 
 from auction.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
@@ -21,8 +25,10 @@ log = logging.getLogger("auction.bot")
 
 HANDLER_MODULES = (
     "auction.bot.handlers.start",
+    "auction.bot.handlers.account",
     "auction.bot.handlers.payments",
-    "auction.bot.handlers.auction_card",
+    "auction.bot.handlers.bidding",
+    "auction.bot.handlers.watching",
 )
 
 MENU_COMMANDS = (
@@ -37,8 +43,9 @@ MENU_COMMANDS = (
 def register_handlers(application: Application) -> None:
     for name in HANDLER_MODULES:
         importlib.import_module(name).register(application)
-    from auction.bot.handlers.errors import report_error
+    from auction.bot.handlers.errors import report_error, stale_button
 
+    application.add_handler(CallbackQueryHandler(stale_button))  # after every module's buttons
     application.add_error_handler(report_error)
 
 

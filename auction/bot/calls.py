@@ -1,4 +1,4 @@
-"""What a handler needs to reach the synchronous service layer without blocking the event loop."""
+"""What an async handler needs to reach the synchronous reply builders and services without blocking the loop."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flask_babel import force_locale
 from telegram import User as TelegramUser
 from telegram.ext import ContextTypes
 
-from auction.bot.messages import Sender
+from auction.bot.sender import Sender
 from auction.i18n import choose_language
 from auction.models import User
 from auction.services.users import TelegramProfile
@@ -59,3 +59,4 @@ def reply_locale(user: User | None = None, language_code: str | None = None) -> 
 def speaking_to(user: User | None = None, language_code: str | None = None):
     """`with speaking_to(user):` renders gettext strings in that user's language (needs an app context)."""
     return force_locale(reply_locale(user, language_code))
+
