@@ -13,7 +13,7 @@ from auction.bot.replies import registered
 from auction.bot.replies.cards import card_for, not_found
 from auction.services.users import TelegramProfile
 
-AUCTION_LINK = re.compile(r"auction_([0-9]{1,20})")
+AUCTION_LINK = re.compile(r"auction_(.{1,64})")  # the id itself is read by auction.numbers
 
 
 def start_reply(profile: TelegramProfile, argument: str) -> dict:
