@@ -130,6 +130,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from auction.numbers import RecordIdConverter
+
+    app.url_map.converters["int"] = RecordIdConverter  # every <int:...> in a URL here is a record id
     from auction.web.auctions import bp as auctions_bp
     from auction.web.auth import bp as auth_bp
     from auction.web.auth import dev_bp

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from werkzeug.routing import IntegerConverter
+
 MAX_ID = 2**31 - 1  # the largest value of an INTEGER primary key on PostgreSQL
 ASCII_DIGITS = re.compile(r"[0-9]+")
 
@@ -29,3 +31,16 @@ def read_id(text: str | None) -> int | None:
 def is_id(value: int) -> bool:
     """Whether an int already parsed (e.g. by a URL converter) can be a record id at all."""
     return 1 <= value <= MAX_ID
+
+
+class RecordIdConverter(IntegerConverter):
+    """The URL converter for `<int:...>`: ASCII digits only, and only ids a table can hold (else 404).
+
+    Werkzeug's own matches `\\d+`, which takes `٣` (read as 3), and passes ids beyond
+    PostgreSQL's INTEGER range on to a query that then fails.
+    """
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = 1, max: int | None = MAX_ID, signed: bool = False) -> None:  # noqa: A002
+        super().__init__(map, fixed_digits, min, max, signed=False)

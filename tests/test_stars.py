@@ -165,3 +165,24 @@ def test_one_rule_chooses_the_language(chosen, telegram, session, browser, langu
 
 def test_the_site_and_config_list_the_same_languages(app):
     assert app.config["LANGUAGES"] == LANGUAGES == ("en", "ru")
+
+
+@pytest.mark.parametrize("path", ["/auctions/٣", "/auctions/²", "/auctions/2147483648", "/auctions/99999999999999999999999", "/auctions/0"])
+def test_urls_read_only_ascii_ids_within_the_database_range(client, path):
+    assert client.get(path).status_code == 404
+
+
+def test_wallet_and_listing_form_read_only_ascii_digits(user_client):
+    from tests.conftest import csrf_token, page
+
+    assert user_client.get("/wallet?invoice=99999999999999999999&page=٣").status_code == 200
+    token = csrf_token(user_client, "/auctions/new")
+    response = user_client.post(
+        "/auctions/new",
+        data={"title": "Lamp", "start_price": "1 000", "duration_value": "٣", "duration_unit": "days", "kind": "english",
+              "category_id": "١", "csrf_token": token},
+    )
+    assert response.status_code in (200, 422)
+    text = page(response).get_text()
+    assert "Choose a category from the list." in text
+    assert "Enter a whole number." in text
