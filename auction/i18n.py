@@ -46,3 +46,10 @@ def person_language(user, session: str | None = None, browser: Iterable[str] | N
         session,
         browser,
     )
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """(code, the language's name in itself) for each of LANGUAGES: the language switch's buttons."""
+    from babel import Locale
+
+    return [(code, Locale.parse(code).get_display_name(code).capitalize()) for code in LANGUAGES]

@@ -10,6 +10,7 @@ from flask_babel import get_locale, ngettext
 from flask_login import current_user
 
 from auction import stars as stars_module
+from auction.i18n import language_choices
 from auction.services.users import is_timezone
 
 
@@ -60,6 +61,7 @@ def is_htmx() -> bool:
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["stars"] = stars
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.globals["language_choices"] = language_choices
 
     @app.context_processor
     def globals_for_templates():
