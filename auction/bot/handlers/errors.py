@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask_babel import gettext as _
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from auction.bot.calls import call_service, flask_app, speaking_to
+from auction.bot.replies import failure_text
 from auction.bot.replies import stale_button as stale_text
 from auction.services.errors import ServiceError
 
@@ -23,8 +23,11 @@ async def report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     user = update.effective_user
-    with flask_app(context).app_context(), speaking_to(language_code=user.language_code if user else None):
-        text = str(error) if isinstance(error, ServiceError) else _("Something went wrong. Please try again.")
+    try:
+        text = await call_service(flask_app(context), failure_text, user.id if user else None, user.language_code if user else None, error)
+    except Exception:  # the database itself may be what failed: answer in Telegram's language
+        with flask_app(context).app_context(), speaking_to(language_code=user.language_code if user else None):
+            text = failure_text(None, None, error)
     try:
         await context.bot.send_message(update.effective_chat.id, text)
     except TelegramError:

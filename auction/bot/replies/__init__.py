@@ -15,6 +15,7 @@ from sqlalchemy import select
 from auction.bot.calls import speaking_to
 from auction.extensions import db
 from auction.models import User
+from auction.services.errors import ServiceError
 from auction.services.users import TelegramProfile, register_from_bot
 
 
@@ -32,3 +33,11 @@ def stale_button(language_code: str | None, telegram_id: int) -> str:
     """The toast for a button whose data the bot does not (or no longer) understand."""
     with speaking_to(known_user(telegram_id), language_code):
         return _("This button is no longer valid. Open the auction again.")
+
+
+def failure_text(telegram_id: int | None, language_code: str | None, error: BaseException | None) -> str:
+    """What a person reads when handling their update failed: the rule they broke, or a plain apology."""
+    with speaking_to(known_user(telegram_id) if telegram_id is not None else None, language_code):
+        if isinstance(error, ServiceError):
+            return str(error)
+        return _("Something went wrong. Please try again.")
