@@ -186,3 +186,18 @@ def test_wallet_and_listing_form_read_only_ascii_digits(user_client):
     text = page(response).get_text()
     assert "Choose a category from the list." in text
     assert "Enter a whole number." in text
+
+
+def test_an_outbid_notice_groups_the_price_in_the_recipients_language(app, make_user):
+    from auction.services import bidding
+    from tests.bidding_helpers import give_stars, new_auction
+
+    seller, boris, alice = make_user("Seller"), make_user("Борис", language_code="ru"), make_user("Alice")
+    auction_id = new_auction(app, seller, start_price=1000)
+    give_stars(app, boris, 5000)
+    give_stars(app, alice, 5000)
+    with app.app_context():
+        bidding.place_bid(auction_id, boris, 1000)
+        bidding.place_bid(auction_id, alice, 2000)  # Boris is outbid: the price is now 1,025 (one increment above him)
+        notice = db.session.scalar(select(OutboxMessage.payload).where(OutboxMessage.user_id == boris, OutboxMessage.kind == "outbid"))
+    assert f"1{NBSP}025 ⭐" in notice["text"]
