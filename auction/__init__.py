@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 from auction import database  # noqa: F401  (registers the engine listeners)
 from auction.config import ROOT, check_config, load_config
 from auction.extensions import babel, csrf, db, login_manager, migrate
+from auction.i18n import DEFAULT_LANGUAGE, person_language
 
 log = logging.getLogger("auction")
 
@@ -72,19 +73,11 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def select_locale() -> str:
-    """The user's own choice, else Telegram's language, else the browser's, else English."""
-    languages = ("en", "ru")
+    """The person's language by auction.i18n's rule (user's choice, Telegram's, session's, browser's, English)."""
     if not has_request_context():  # jobs, CLI, bot threads: callers use force_locale for a user
-        return "en"
-    if current_user.is_authenticated:
-        if current_user.locale in languages:
-            return current_user.locale
-        code = (current_user.language_code or "")[:2]
-        if code in languages:
-            return code
-    if session.get("locale") in languages:
-        return session["locale"]
-    return request.accept_languages.best_match(languages) or "en"
+        return DEFAULT_LANGUAGE
+    user = current_user if current_user.is_authenticated else None
+    return person_language(user, session.get("locale"), request.accept_languages.values())
 
 
 def _engine_options(config: dict) -> dict:
@@ -121,6 +114,7 @@ def _request_user(load):
 
 def register_extensions(app: Flask) -> None:
     from auction import live, models  # noqa: F401  (models: every table known to Alembic)
+    from auction.bot.runtime import BotRuntime
     from auction.services.users import load_session_user
 
     db.init_app(app)
@@ -132,9 +126,13 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.user_loader(_request_user(load_session_user))
     live.init_app(app)  # the event broker; committed events reach it through the transaction's sink
+    BotRuntime(app)  # the bot; started and stopped by the ASGI lifespan (auction/runtime.py)
 
 
 def register_blueprints(app: Flask) -> None:
+    from auction.numbers import RecordIdConverter
+
+    app.url_map.converters["int"] = RecordIdConverter  # every <int:...> in a URL here is a record id
     from auction.web.auctions import bp as auctions_bp
     from auction.web.auth import bp as auth_bp
     from auction.web.auth import dev_bp

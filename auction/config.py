@@ -9,6 +9,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from auction.i18n import LANGUAGES
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_KEYS = {"", "change-me", "dev", "secret"}
 
@@ -83,7 +85,7 @@ def load_config(env: Mapping[str, str] | None = None, env_file: Path = ROOT / ".
         "REMEMBER_COOKIE_SECURE": (get("BASE_URL") or "").startswith("https://"),
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
         "BABEL_DEFAULT_LOCALE": "en",
-        "LANGUAGES": ("en", "ru"),
+        "LANGUAGES": LANGUAGES,
     }
 
 

@@ -20,7 +20,7 @@ from a2wsgi import WSGIMiddleware
 from a2wsgi.wsgi import build_environ
 from flask import Flask
 
-from auction.bot.runtime import BotRuntime
+from auction.bot.runtime import bot_runtime
 from auction.jobs import create_scheduler
 from auction.live.stream import LiveStream
 
@@ -142,7 +142,7 @@ class Runtime:
             config["LIVE_MAX_CHANNELS"],
             config["LIVE_MAX_CONNECTIONS_PER_CLIENT"] or "unlimited",
         )
-        self.bot = BotRuntime(self.app)
+        self.bot = bot_runtime(self.app)
         await self.bot.start()  # logs its mode; an unreachable Telegram is retried in the background
         if config["SCHEDULER_ENABLED"]:
             self.scheduler, self.jobs = create_scheduler(self.app)

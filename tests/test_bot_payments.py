@@ -94,7 +94,7 @@ def test_package_buttons_and_other_amount(bot_app, fake_telegram):
     with run_bot(bot_app):
         fake_telegram.inject_message(alice, "/buy_stars")
         menu = said(fake_telegram, alice)
-        assert [b["text"] for b in buttons(menu)] == ["50 ⭐", "100 ⭐", "250 ⭐", "500 ⭐", "1000 ⭐", "Other amount"]
+        assert [b["text"] for b in buttons(menu)] == ["50 ⭐", "100 ⭐", "250 ⭐", "500 ⭐", "1,000 ⭐", "Other amount"]
         mark = fake_telegram.mark()
         fake_telegram.inject_callback_query(alice, "buy_stars:250")
         invoice = fake_telegram.wait_for_call("sendInvoice", since=mark)
@@ -121,7 +121,7 @@ def test_bad_amounts_get_a_clear_answer_and_no_invoice(bot_app, fake_telegram):
             mark = fake_telegram.mark()
             fake_telegram.inject_message(alice, f"/buy_stars {amount}")
             reply = said(fake_telegram, alice, since=mark)
-            assert reply["text"] == "Enter a whole number of Stars between 1 and 10000.", amount
+            assert reply["text"] == "Enter a whole number of Stars between 1 and 10,000.", amount
     assert fake_telegram.calls("sendInvoice") == []
     with bot_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(StarPurchase)) == 0
@@ -131,7 +131,7 @@ def test_bad_amount_in_russian(bot_app, fake_telegram):
     dasha = fake_telegram.user("Дарья", language_code="ru")
     with run_bot(bot_app):
         fake_telegram.inject_message(dasha, "/buy_stars 0")
-        assert said(fake_telegram, dasha)["text"] == "Введите целое число звёзд от 1 до 10000."
+        assert said(fake_telegram, dasha)["text"] == "Введите целое число звёзд от 1 до 10\u00a0000."
 
 
 REFUSALS = [

@@ -36,7 +36,11 @@ def _graph() -> dict[str, set[str]]:
                 base = node.module or ""
                 if node.level:
                     base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
-                targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
+                submodules = [f"{base}.{alias.name}" for alias in node.names]
+                # `from auction import stars` loads the submodule; only names that are not
+                # modules come from the package's own __init__.
+                names_from_base = any(sub not in modules for sub in submodules)
+                targets = ([base] if names_from_base else []) + submodules
             for target in targets:
                 if target in modules and target != name:
                     graph[name].add(target)

@@ -49,7 +49,7 @@ def test_purchase_payload_is_random_and_the_amount_is_checked(app, alice):
         for bad in (0, -5, 10_001, "abc", "", "1e3", "12.5", None):
             with pytest.raises(InvalidAmount) as refused:
                 payments.start_purchase(alice, bad, "bot")
-            assert str(refused.value) == "Enter a whole number of Stars between 1 and 10000."
+            assert str(refused.value) == "Enter a whole number of Stars between 1 and 10,000."
         assert db.session.scalar(select(func.count()).select_from(StarPurchase)) == 2
 
 

@@ -139,7 +139,7 @@ def test_an_accepted_htmx_bid_answers_without_reading_the_auction_again(app, war
 
 
 def test_a_bot_bid_press_runs_one_write_transaction(app, war, make_user):
-    from auction.bot.handlers.auction_card import bid_from_bot
+    from auction.bot.replies.bidding import bid_reply
     from auction.models import User
     from auction.services.users import TelegramProfile
 
@@ -150,7 +150,7 @@ def test_a_bot_bid_press_runs_one_write_transaction(app, war, make_user):
         profile = TelegramProfile(telegram_id=user.telegram_id, first_name=user.first_name, last_name=None, username=None, language_code="en")
         db.session.remove()
     with counting(app) as counter, app.app_context():
-        outcome = bid_from_bot(profile, auction_id, 300, False)
+        outcome = bid_reply(profile, auction_id, 300, False)
         db.session.remove()
     assert "highest bidder" in outcome.reply["text"]
     writers = [s for s in counter.statements if s.startswith("BEGIN IMMEDIATE")] if db_is_sqlite(app) else None

@@ -93,7 +93,7 @@ def test_other_amount_is_checked(make_app, make_user, fake_telegram):
         for bad in ("0", "-3", "ten", "10001"):
             client.post("/wallet/buy", data={"other_amount": bad, "csrf_token": csrf_token(client, "/wallet")})
             html = page(client.get("/wallet"))
-            assert html.find(class_="flash-error").get_text(strip=True) == "Enter a whole number of Stars between 1 and 10000."
+            assert html.find(class_="flash-error").get_text(strip=True) == "Enter a whole number of Stars between 1 and 10,000."
         client.post("/wallet/buy", data={"other_amount": "321", "csrf_token": csrf_token(client, "/wallet")})
         assert [int(p["amount"]) for p in fake_telegram.wait_for_call("createInvoiceLink")["prices"]] == [321]
     assert fake_telegram.calls("sendInvoice") == []

@@ -6,7 +6,7 @@ from flask import Flask
 from telegram.ext import Application, ApplicationBuilder
 
 from auction.bot.handlers import register_handlers
-from auction.bot.messages import Sender
+from auction.bot.sender import Sender
 
 # Updates are handled concurrently: each handler spends most of its time in a worker
 # thread (the services), so one slow update must not hold up everyone else's.

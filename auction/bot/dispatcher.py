@@ -19,8 +19,8 @@ import httpx
 from flask import Flask
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from auction.bot.bridge import call_service
-from auction.bot.messages import Sender
+from auction.bot.calls import call_service
+from auction.bot.sender import Sender
 from auction.services import outbox
 
 log = logging.getLogger("auction.bot.outbox")

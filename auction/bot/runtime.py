@@ -1,8 +1,13 @@
-"""BotRuntime: starts and stops the bot (polling, webhook or off) and its outbox dispatcher.
+"""BotRuntime, the bot as a Flask extension: starts and stops it (polling, webhook or off) and its outbox dispatcher.
 
-The ASGI lifespan calls `await BotRuntime(app).start()` on uvicorn's running loop and
-`await runtime.stop()` on shutdown. If Telegram cannot be reached at start the site
-still starts; the bot keeps trying in the background.
+`create_app` makes one per app; `bot_runtime()` is the current app's. The ASGI lifespan
+calls `await bot_runtime(app).start()` on uvicorn's running loop and `await ....stop()` on
+shutdown. If Telegram cannot be reached at start the site still starts; the bot keeps
+trying in the background.
+
+What the web may call, from any thread: `running`, `create_invoice_link(amount, payload)`
+and `submit_update(data)`. The web never imports handler modules; this module loads them
+only when the bot starts.
 """
 
 from __future__ import annotations
@@ -11,19 +16,41 @@ import asyncio
 import contextlib
 import logging
 
-from flask import Flask
-from telegram import Update
+from flask import Flask, current_app
+from telegram import Bot, LabeledPrice, Update
 from telegram.error import BadRequest, InvalidToken, NetworkError
 from telegram.ext import Application
 
-from auction.bot.application import build_application
 from auction.bot.dispatcher import OutboxDispatcher
-from auction.bot.handlers import publish_commands
+from auction.bot.replies.payments import invoice_texts
 
 log = logging.getLogger("auction.bot")
 
 WEBHOOK_PATH = "/telegram/webhook"
 RETRY_MAX_SECONDS = 300
+CURRENCY = "XTR"  # Telegram Stars
+_EXTENSION = "bot_runtime"
+
+
+class BotUnavailable(RuntimeError):
+    """The bot is not running (no token, BOT_MODE=off, not started yet, or Telegram unreachable)."""
+
+
+def bot_runtime(app: Flask | None = None) -> BotRuntime:
+    """The bot of `app` (default: the current app); made on first use when create_app has not."""
+    app = app or current_app
+    return app.extensions.get(_EXTENSION) or BotRuntime(app)
+
+
+async def _invoice_link(bot: Bot, amount: int, payload: str, texts: dict) -> str:
+    return await bot.create_invoice_link(
+        title=texts["title"],
+        description=texts["description"],
+        payload=payload,
+        currency=CURRENCY,
+        prices=[LabeledPrice(texts["label"], amount)],
+        provider_token="",  # Telegram Stars need no payment provider
+    )
 
 
 class BotRuntime:
@@ -36,7 +63,7 @@ class BotRuntime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._dispatcher_task: asyncio.Task | None = None
         self._retry_task: asyncio.Task | None = None
-        app.extensions["bot_runtime"] = self
+        app.extensions[_EXTENSION] = self
 
     @property
     def webhook_url(self) -> str:
@@ -61,6 +88,9 @@ class BotRuntime:
             self._retry_task = asyncio.create_task(self._keep_trying(), name="bot-start-retry")
 
     async def _start_bot(self) -> None:
+        from auction.bot.application import build_application
+        from auction.bot.handlers import publish_commands
+
         polling = self.mode == "polling"
         application = build_application(self.app, polling=polling)
         try:
@@ -139,14 +169,22 @@ class BotRuntime:
         await application.shutdown()
         log.info("bot: stopped")
 
+    def create_invoice_link(self, amount: int, payload: str, timeout: float = 10.0) -> str:
+        """A Telegram invoice link for `amount` Stars carrying `payload`, titled in the active language.
+
+        Call from a worker thread (a view). Raises BotUnavailable when the bot is not running,
+        telegram.error.TelegramError when Telegram refuses, TimeoutError after `timeout` seconds.
+        """
+        return self.call(_invoice_link, amount, payload, invoice_texts(amount), timeout=timeout)
+
     def call(self, fn, *args, timeout: float = 10.0, **kwargs):
         """Run `await fn(bot, *args, **kwargs)` on the bot's loop from another thread (a view); returns its result.
 
-        Raises RuntimeError when the bot is not running. Never call it from the loop itself.
+        Raises BotUnavailable when the bot is not running. Never call it from the loop itself.
         """
         application, loop = self.application, self._loop
         if application is None or loop is None or loop.is_closed() or not application.running:
-            raise RuntimeError("the bot is not running")
+            raise BotUnavailable("the bot is not running")
         return asyncio.run_coroutine_threadsafe(fn(application.bot, *args, **kwargs), loop).result(timeout)
 
     def submit_update(self, data: dict) -> bool:

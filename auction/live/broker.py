@@ -24,9 +24,11 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from auction import numbers
+
 log = logging.getLogger("auction.live")
 
-CHANNEL = re.compile(r"^(listings|auction:[1-9]\d{0,17}|user:[1-9]\d{0,17})$")
+CHANNEL = re.compile(r"^(listings|auction:[1-9][0-9]{0,17}|user:[1-9][0-9]{0,17})$")
 
 
 def encode_position(epoch: str, ids: dict[str, int]) -> str:
@@ -42,8 +44,9 @@ def decode_position(text: str) -> tuple[str, dict[str, int]] | None:
     ids: dict[str, int] = {}
     for part in filter(None, rest.split(",")):
         channel, _, value = part.partition("=")
-        if CHANNEL.match(channel) and value.isdigit() and len(value) < 19:
-            ids[channel] = int(value)
+        event_id = numbers.read_whole(value)
+        if CHANNEL.match(channel) and event_id is not None:
+            ids[channel] = event_id
     return epoch, ids
 
 

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from flask_babel import lazy_gettext as _l
 
+from auction import stars
+
 
 class ServiceError(Exception):
     """A rule was broken; `message` is shown to the user in their language."""
@@ -22,10 +24,10 @@ class ServiceError(Exception):
         super().__init__(self.message)
 
     def __str__(self) -> str:
-        return self.render(str)
+        return self.render(stars.format)
 
     def render(self, number: Callable[[int], str]) -> str:
-        """The message with each whole-number parameter written by `number` (a page groups digits per locale)."""
+        """The message with each whole-number parameter written by `number` (str() groups digits in the active language)."""
         text = str(self.message)
         if not self.params:
             return text

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from auction import stars
 from auction.models import Auction
 from auction.services import outbox
 
@@ -30,7 +31,7 @@ def notify(user_id: int, kind: str, auction: Auction, dedupe: bool = True, **par
     second notice of the same kind about the same auction to the same person is dropped.
     """
     url = f"{current_app.config.get('BASE_URL', '').rstrip('/')}/auctions/{auction.id}"
-    text = NOTICES[kind](title=auction.title, **params)
+    text = NOTICES[kind](title=auction.title, **stars.lazy_params(params))  # grouped in the recipient's language
     outbox.queue_telegram(
         user_id,
         kind,

@@ -31,11 +31,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from auction.extensions import db
+from auction.i18n import person_language
 from auction.models import OutboxMessage, User, utcnow
 from auction.services.errors import NotFound
 from auction.services.transaction import OUTBOX_QUEUED, atomic
 
-SUPPORTED_LOCALES = ("en", "ru")
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_MAX_SECONDS = 3600
@@ -71,11 +71,8 @@ def _forget_queued(session: Session) -> None:
 
 
 def recipient_locale(user: User) -> str:
-    """The language to talk to `user` in: their own choice, else Telegram's, else English."""
-    if user.locale in SUPPORTED_LOCALES:
-        return user.locale
-    code = (user.language_code or "")[:2].lower()
-    return code if code in SUPPORTED_LOCALES else "en"
+    """The language to talk to `user` in: their own choice, else Telegram's, else English (auction.i18n)."""
+    return person_language(user)
 
 
 def _button_rows(buttons: Sequence | None) -> list[list[Button]]:

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from auction import stars
 from auction.extensions import db
 from auction.models import Payment, StarPurchase, SupportMessage, SupportTicket, User, utcnow
 from auction.services import ledger
@@ -79,12 +80,21 @@ def stars_limits() -> tuple[int, int]:
 
 
 def parse_amount(text: str | int | None) -> int:
-    """A number of Stars typed by a person, checked against the purchase limits."""
+    """A number of Stars to buy, as typed (see auction.stars) or given, within STARS_MIN..STARS_MAX.
+
+    Raises InvalidAmount (which names the limits) for anything else.
+    """
     low, high = stars_limits()
-    raw = str(text if text is not None else "").strip()
-    if not raw.isdigit() or len(raw) > 12 or not low <= int(raw) <= high:
+    if isinstance(text, int) and not isinstance(text, bool):
+        amount = text
+    else:
+        try:
+            amount = stars.parse(text if isinstance(text, str) else None)
+        except stars.InvalidStars:
+            raise InvalidAmount(min=low, max=high) from None
+    if not low <= amount <= high:
         raise InvalidAmount(min=low, max=high)
-    return int(raw)
+    return amount
 
 
 def _user_by_telegram_id(telegram_id: int) -> User | None:
@@ -100,8 +110,8 @@ def _tell_refunded(user_id: int, payment_id: int, amount: int, available: int) -
         "payment_refunded",
         _l(
             "Your purchase of %(amount)s Stars was refunded to your Telegram account. Available now: %(available)s ⭐.",
-            amount=amount,
-            available=available,
+            amount=stars.Amount(amount),
+            available=stars.Amount(available),
         ),
         dedupe_key=f"payment_refunded:{payment_id}",
     )

@@ -14,12 +14,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from auction import i18n, numbers
 from auction.extensions import db
 from auction.models import UsedLoginHash, User, utcnow
 from auction.services.errors import LoginRejected, NotFound, ServiceError
 from auction.services.transaction import atomic
-
-SUPPORTED_LOCALES = ("en", "ru")
 
 
 @dataclass(frozen=True)
@@ -52,9 +51,11 @@ def _parse_login(data: Mapping[str, str], bot_token: str, max_age: timedelta, no
         raise LoginRejected(_l("The sign-in data from Telegram is incomplete."))
     if not check_login_signature(data, bot_token):
         raise LoginRejected(_l("The sign-in data was not signed by Telegram. Please sign in again."))
+    telegram_id, timestamp = numbers.read_whole(data["id"], max_digits=19), numbers.read_whole(data["auth_date"], max_digits=12)
+    if telegram_id is None or not 0 < telegram_id < 2**63 or timestamp is None:  # Telegram ids fit 64 bits
+        raise LoginRejected(_l("The sign-in data from Telegram is malformed."))
     try:
-        telegram_id = int(data["id"])
-        auth_date = datetime.fromtimestamp(int(data["auth_date"]), UTC)
+        auth_date = datetime.fromtimestamp(timestamp, UTC)
     except (ValueError, OverflowError, OSError):
         raise LoginRejected(_l("The sign-in data from Telegram is malformed.")) from None
     if now - auth_date > max_age or auth_date - now > timedelta(minutes=5):
@@ -134,6 +135,26 @@ def _write_telegram_user(profile: TelegramProfile, admin_ids) -> User:
     return user
 
 
+def register_from_bot(profile: TelegramProfile, admin_ids=frozenset()) -> User:
+    """The person behind a bot update, registered on first contact; one call per update.
+
+    Writes (one transaction) only when something changed: a new person, their name, username
+    or Telegram language, admin status, or a `bot_blocked` flag to clear (they are writing to
+    the bot, so it is not blocked). An unchanged person costs one read and no write.
+    """
+    user = db.session.scalar(select(User).where(User.telegram_id == profile.telegram_id))
+    if user is not None and not user.bot_blocked and _profile_values(user, profile, admin_ids) == _stored_values(user):
+        return user
+    return _save_bot_profile(profile, admin_ids)
+
+
+@atomic
+def _save_bot_profile(profile: TelegramProfile, admin_ids) -> User:
+    user = _write_telegram_user(profile, admin_ids)
+    user.bot_blocked = False
+    return user
+
+
 @atomic
 def end_all_sessions(user_id: int) -> None:
     """Log the user out everywhere: every cookie issued before now stops working."""
@@ -145,11 +166,11 @@ def end_all_sessions(user_id: int) -> None:
 
 @atomic
 def set_locale(user_id: int, locale: str) -> None:
-    """Remember the language the user picked."""
+    """Remember the language the user picked (one of auction.i18n.LANGUAGES; anything else forgets the choice)."""
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound()
-    user.locale = locale if locale in SUPPORTED_LOCALES else None
+    user.locale = i18n.supported(locale)
 
 
 class InvalidTimezone(ServiceError):
@@ -179,11 +200,12 @@ def set_timezone(user_id: int, name: str) -> None:
 
 def load_session_user(session_id: str) -> User | None:
     """The user behind a login cookie id `"<user id>:<session version>"`, if still valid."""
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    user_text, _, version_text = session_id.partition(":")
+    user_id, version = numbers.read_id(user_text), numbers.read_whole(version_text, max_digits=9)
+    if user_id is None or version is None:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.session_version != int(version):
+    user = db.session.get(User, user_id)
+    if user is None or user.session_version != version:
         return None
     return user
 

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from auction import stars
 from auction.extensions import db
 from auction.models import Auction, WatchlistEntry, utcnow
 from auction.services import events, outbox, rules
@@ -132,7 +133,7 @@ def remind_ending_soon(now: datetime | None = None) -> int:
                 "“%(title)s”, which you watch, ends in less than %(minutes)s min. Current price: %(price)s ⭐.",
                 title=auction.title,
                 minutes=minutes,
-                price=auction.current_price,
+                price=stars.Amount(auction.current_price),
             ),
             buttons=[{"text": _l("Open the auction"), "url": f"{base_url}/auctions/{auction.id}"}],
             dedupe_key=f"ending_soon:{auction.id}:{entry.user_id}",

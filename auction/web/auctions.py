@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,6 +11,7 @@ from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from auction import numbers, stars
 from auction.live import renders
 from auction.services import auction_view, bidding, catalog, lifecycle, listings, watchlist
 from auction.services.errors import CannotEdit, InsufficientFunds, ServiceError
@@ -44,24 +44,6 @@ def show(auction_id: int):
     return render_template("auctions/show.html", page=_page_or_404(auction_id), form={}, error=None)
 
 
-# A whole number as people (and this site, in any language) write it: plain digits, or
-# groups of three split by a comma, a space (plain, no-break or narrow no-break) or an
-# apostrophe. A dot is refused: it reads as a decimal point, and so would "1,5".
-_STARS_NUMBER = re.compile(r"[0-9]+|[0-9]{1,3}(?:[,' \u00a0\u202f\u2019][0-9]{3})+")
-
-
-def _parse_stars(value: str | None) -> int | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    if not _STARS_NUMBER.fullmatch(value):
-        raise ValueError(value)
-    digits = re.sub(r"[^0-9]", "", value)
-    if len(digits) > 12:
-        raise ValueError(value)
-    return int(digits)
-
-
 def _bid_response(auction_id: int, form: dict, error: str | None = None, funds: bool = False, message: str | None = None, page=None):
     """The bid form again: the fragment (plus the fresh price panel) for htmx, else the full page.
 
@@ -84,10 +66,10 @@ def place_bid(auction_id: int):
         return _login_first(auction_id)
     form = {"amount": request.form.get("amount", ""), "max_amount": request.form.get("max_amount", "")}
     try:
-        amount = _parse_stars(form["amount"])
-        maximum = _parse_stars(form["max_amount"])
-    except ValueError:
-        return _bid_response(auction_id, form, _("Enter a whole number of Stars."))
+        amount = stars.read(form["amount"])
+        maximum = stars.read(form["max_amount"])
+    except stars.InvalidStars as exc:
+        return _bid_response(auction_id, form, str(exc))
     if amount is None and maximum is None:
         return _bid_response(auction_id, form, _("Enter your bid."))
     try:
@@ -250,8 +232,8 @@ def _int_field(form, name: str, errors: FormErrors, required: bool = False) -> i
     text = (form.get(name) or "").strip()
     negative = text.startswith(("-", "\u2212"))
     try:
-        value = _parse_stars(text[1:] if negative else text)
-    except ValueError:
+        value = stars.read(text[1:] if negative else text)
+    except stars.InvalidStars:
         errors[name] = _("Enter a whole number.")
         return None
     if value is None:
@@ -278,7 +260,7 @@ def _read_listing_form(form, files, editing: bool) -> tuple[ListingDraft | None,
     extension = _int_field(form, "snipe_extension_minutes", errors)
     dutch_interval = _int_field(form, "dutch_interval_minutes", errors)
     category = form.get("category_id") or None
-    if category is not None and not category.isdigit():
+    if category is not None and numbers.read_id(category) is None:
         errors["category_id"] = _("Choose a category from the list.")
         category = None
     starts_at = None

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from auction import numbers
 from auction.extensions import db
 from auction.models import User
 from auction.services import users
@@ -70,7 +71,7 @@ def telegram_callback():
 def dev_login():
     """One-click sign-in as a demo user; exists only with DEV_LOGIN=1."""
     if request.method == "POST":
-        user = db.session.get(User, request.form.get("user_id", type=int) or 0)
+        user = db.session.get(User, numbers.read_id(request.form.get("user_id")) or 0)
         if user is None or not user.is_demo:
             flash(_("Pick one of the demo users."), "error")
             return redirect(url_for("dev.dev_login"))

@@ -9,21 +9,21 @@ from flask import Flask, request, session
 from flask_babel import get_locale, ngettext
 from flask_login import current_user
 
+from auction import stars as stars_module
+from auction.i18n import language_choices
 from auction.services.users import is_timezone
 
 
 def grouped(amount: int) -> str:
     """`1,234` or `1 234`: digits grouped the way the viewer's language groups them."""
-    from babel.numbers import format_decimal
-
-    return format_decimal(amount, locale=str(get_locale()))
+    return stars_module.format(amount)
 
 
 def stars(amount: int | None) -> str:
     """`1 234 ⭐` style, grouped the way the viewer's language groups numbers."""
     if amount is None:
         return "—"
-    return f"{grouped(amount)} ⭐"
+    return stars_module.with_sign(amount)
 
 
 def viewer_timezone() -> str:
@@ -61,6 +61,7 @@ def is_htmx() -> bool:
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["stars"] = stars
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.globals["language_choices"] = language_choices
 
     @app.context_processor
     def globals_for_templates():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from auction import i18n
 from auction.services import catalog, users
 from auction.web import listing_live  # noqa: F401  (registers the grid's live renderers)
 from auction.web.auth import safe_next
@@ -31,9 +32,7 @@ def index():
 @bp.post("/locale")
 def set_locale():
     """Switch the interface language for this visitor (and remember it for a user)."""
-    locale = request.form.get("locale", "en")
-    if locale not in ("en", "ru"):
-        locale = "en"
+    locale = i18n.supported(request.form.get("locale")) or i18n.DEFAULT_LANGUAGE
     session["locale"] = locale
     if current_user.is_authenticated:
         users.set_locale(current_user.id, locale)

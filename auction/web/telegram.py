@@ -7,6 +7,7 @@ import logging
 
 from flask import Blueprint, abort, current_app, request
 
+from auction.bot.runtime import bot_runtime
 from auction.extensions import csrf
 
 bp = Blueprint("telegram", __name__)
@@ -29,9 +30,8 @@ def webhook():
     update = request.get_json(silent=True)
     if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
         abort(400)
-    runtime = current_app.extensions.get("bot_runtime")
     try:
-        accepted = runtime is not None and runtime.submit_update(update)
+        accepted = bot_runtime().submit_update(update)
     except (KeyError, TypeError, ValueError):
         abort(400)
     if not accepted:

@@ -8,6 +8,8 @@ from flask import Blueprint, Flask, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from auction import numbers
+from auction.bot.runtime import bot_runtime
 from auction.live import renders
 from auction.services import ledger, payments
 from auction.services.errors import ServiceError
@@ -49,19 +51,13 @@ def history_label(entry: ledger.HistoryEntry) -> str:
 
 
 def bot_is_available() -> bool:
-    runtime = current_app.extensions.get("bot_runtime")
-    return runtime is not None and getattr(runtime, "running", False)
+    return bot_runtime().running
 
 
 def create_invoice_link(purchase: payments.Purchase) -> str | None:
     """An invoice link from the running bot, or None when the bot is off or Telegram fails."""
-    runtime = current_app.extensions.get("bot_runtime")
-    if runtime is None or not getattr(runtime, "running", False):
-        return None
-    from auction.bot.handlers.payments import invoice_link, invoice_texts
-
     try:
-        return runtime.call(invoice_link, purchase.amount, purchase.payload, invoice_texts(purchase.amount), timeout=10)
+        return bot_runtime().create_invoice_link(purchase.amount, purchase.payload)
     except Exception:
         log.exception("createInvoiceLink failed for purchase %s", purchase.id)
         return None
@@ -70,7 +66,7 @@ def create_invoice_link(purchase: payments.Purchase) -> str | None:
 def wallet_context(page: int) -> dict:
     user_id = current_user.id
     invoice = None
-    invoice_id = request.args.get("invoice", type=int)
+    invoice_id = numbers.read_id(request.args.get("invoice"))
     if invoice_id:
         invoice = payments.pending_invoice(user_id, invoice_id)
     low, high = payments.stars_limits()
@@ -93,7 +89,7 @@ def wallet_context(page: int) -> dict:
 @login_required
 def show():
     """Balances, reservations, history and the Stars packages."""
-    return render_template("wallet/index.html", **wallet_context(min(max(1, request.args.get("page", 1, type=int)), MAX_PAGE)))
+    return render_template("wallet/index.html", **wallet_context(min(max(1, numbers.read_whole(request.args.get("page"), max_digits=30) or 1), MAX_PAGE)))
 
 
 @bp.post("/wallet/buy")

@@ -1,5 +1,9 @@
 """The bot's handlers. Adding a feature: write a module with `register(application)` and list it here.
 
+Handler modules are thin and async: they parse an update, run a reply builder from
+auction.bot.replies in a worker thread (`call_service`), and send its payload. They never
+import each other. A button press whose data no module claims is answered as stale.
+
 MENU_COMMANDS is the command list Telegram shows in the menu (setMyCommands), in every
 supported language; a command appears there by adding one line.
 """
@@ -13,16 +17,18 @@ from flask import Flask
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from telegram import BotCommand
-from telegram.ext import Application
+from telegram.ext import Application, CallbackQueryHandler
 
-from auction.services.outbox import SUPPORTED_LOCALES
+from auction.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 log = logging.getLogger("auction.bot")
 
 HANDLER_MODULES = (
     "auction.bot.handlers.start",
+    "auction.bot.handlers.account",
     "auction.bot.handlers.payments",
-    "auction.bot.handlers.auction_card",
+    "auction.bot.handlers.bidding",
+    "auction.bot.handlers.watching",
 )
 
 MENU_COMMANDS = (
@@ -37,8 +43,9 @@ MENU_COMMANDS = (
 def register_handlers(application: Application) -> None:
     for name in HANDLER_MODULES:
         importlib.import_module(name).register(application)
-    from auction.bot.handlers.errors import report_error
+    from auction.bot.handlers.errors import report_error, stale_button
 
+    application.add_handler(CallbackQueryHandler(stale_button))  # after every module's buttons
     application.add_error_handler(report_error)
 
 
@@ -50,6 +57,6 @@ def menu_commands(app: Flask, locale: str) -> list[BotCommand]:
 async def publish_commands(application: Application, app: Flask) -> None:
     """Tell Telegram the command menu: English by default, and each language's own."""
     bot = application.bot
-    await bot.set_my_commands(menu_commands(app, "en"))
-    for locale in SUPPORTED_LOCALES:
+    await bot.set_my_commands(menu_commands(app, DEFAULT_LANGUAGE))
+    for locale in LANGUAGES:
         await bot.set_my_commands(menu_commands(app, locale), language_code=locale)

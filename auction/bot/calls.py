@@ -1,4 +1,4 @@
-"""What a handler needs to reach the synchronous service layer without blocking the event loop."""
+"""What an async handler needs to reach the synchronous reply builders and services without blocking the loop."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from flask_babel import force_locale
 from telegram import User as TelegramUser
 from telegram.ext import ContextTypes
 
-from auction.bot.messages import Sender
+from auction.bot.sender import Sender
+from auction.i18n import choose_language
 from auction.models import User
-from auction.services.outbox import SUPPORTED_LOCALES, recipient_locale
 from auction.services.users import TelegramProfile
 
 P = ParamSpec("P")
@@ -50,13 +50,13 @@ def profile_of(user: TelegramUser) -> TelegramProfile:
 
 
 def reply_locale(user: User | None = None, language_code: str | None = None) -> str:
-    """The language to answer in: the user's own choice, else Telegram's app language, else English."""
-    if user is not None and (user.locale in SUPPORTED_LOCALES or user.language_code):
-        return recipient_locale(user)
-    code = (language_code or "")[:2].lower()
-    return code if code in SUPPORTED_LOCALES else "en"
+    """The language to answer in (auction.i18n): the user's own choice, else Telegram's app language, else English."""
+    if user is None:
+        return choose_language(telegram=language_code)
+    return choose_language(user.locale, user.language_code or language_code)
 
 
 def speaking_to(user: User | None = None, language_code: str | None = None):
     """`with speaking_to(user):` renders gettext strings in that user's language (needs an app context)."""
     return force_locale(reply_locale(user, language_code))
+
