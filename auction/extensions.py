@@ -1,6 +1,7 @@
 """Flask extension singletons, bound to an app in create_app()."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -26,3 +27,12 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
+
+
+def _client_address() -> str:
+    from auction.rate_limits import client_address
+
+    return client_address()
+
+
+limiter = Limiter(key_func=_client_address, headers_enabled=True)

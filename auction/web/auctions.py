@@ -12,12 +12,14 @@ from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from auction import rate_limits
 from auction.live import renders
 from auction.services import auctions_read, bidding, catalog, listings, watchlist
 from auction.services.errors import ServiceError
 from auction.services.ledger import InsufficientFunds
 from auction.services.listings import MAX_PHOTOS, ListingDraft
 from auction.web.formatting import grouped, is_htmx, viewer_timezone
+from auction.web.limits import accepts_uploads
 
 bp = Blueprint("auctions", __name__, url_prefix="/auctions")
 # Templates ask the service, not bid_count, whether the seller may still edit or cancel.
@@ -74,6 +76,7 @@ def _bid_response(auction_id: int, form: dict, error: str | None = None, funds: 
 
 
 @bp.post("/<int:auction_id>/bids")
+@rate_limits.limit("BIDS")
 def place_bid(auction_id: int):
     """Place a bid (or raise a proxy maximum, or a sealed bid)."""
     if not current_user.is_authenticated:
@@ -137,6 +140,7 @@ def _finish(auction_id: int, action) -> object:
 
 
 @bp.post("/<int:auction_id>/buy-now")
+@rate_limits.limit("BIDS")
 def buy_now(auction_id: int):
     """Buy at the buy-it-now price; ends the auction."""
 
@@ -345,6 +349,8 @@ def new():
 
 
 @bp.post("/new")
+@rate_limits.limit("LISTINGS")
+@accepts_uploads
 @login_required
 def create():
     """Store a new listing; errors come back next to their fields."""
@@ -404,6 +410,8 @@ def _own_listing(auction_id: int):
 
 
 @bp.route("/<int:auction_id>/edit", methods=["GET", "POST"])
+@rate_limits.limit("LISTINGS", methods=["POST"])
+@accepts_uploads
 @login_required
 def edit(auction_id: int):
     """Change a listing before its first bid (seller only)."""

@@ -8,6 +8,7 @@ from flask import Blueprint, Flask, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from auction import rate_limits
 from auction.live import renders
 from auction.services import ledger, payments
 from auction.services.errors import ServiceError
@@ -97,6 +98,7 @@ def show():
 
 
 @bp.post("/wallet/buy")
+@rate_limits.limit("INVOICES")
 @login_required
 def buy():
     """Start a purchase and show the Telegram invoice link to pay it."""
