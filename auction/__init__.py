@@ -172,7 +172,7 @@ def register_errorhandlers(app: Flask) -> None:
         404: lambda: _("Page not found"),
         405: lambda: _("Method not allowed"),
         408: lambda: _("Request too slow"),
-        413: lambda: _("Upload too large"),
+        413: lambda: _("Request too large"),
         429: lambda: _("Too many requests"),
         500: lambda: _("Something went wrong"),
     }
@@ -241,7 +241,18 @@ def register_request_hooks(app: Flask) -> None:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         response.vary.add("HX-Request")
         response.vary.add("Cookie")
+        if request.endpoint != "static" and _signed_in():
+            # Every page and fragment a signed-in person gets may show their balance, holds or
+            # maximums (the header shows the balance): no shared cache and no disk copy keeps it.
+            response.headers["Cache-Control"] = "private, no-store"
         return response
+
+
+def _signed_in() -> bool:
+    try:
+        return bool(current_user and current_user.is_authenticated)
+    except Exception:  # a refused request (408/413) or a broken database: treat as a guest
+        return False
 
 
 def register_commands(app: Flask) -> None:
