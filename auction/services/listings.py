@@ -5,13 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from auction.extensions import db
 from auction.models import Auction, AuctionImage, Category, User, utcnow
 from auction.models.auctions import AUCTION_KINDS
 from auction.services.errors import Forbidden, ServiceError
-from auction.services.photos import PhotoRejected, StoredPhoto, delete_photo, store_photo
+from auction.services.photos import (
+    PhotoRejected,
+    StoredPhoto,
+    check_pixel_budget,
+    delete_photo,
+    photo_pool,
+    store_photo,
+)
 from auction.services.transaction import atomic, emit
 
 MIN_DURATION = timedelta(minutes=1)
@@ -174,6 +182,21 @@ def _check_listing(seller_id: int, draft: ListingDraft) -> None:
 
 
 def _store_photos(photos: list[bytes]) -> list[StoredPhoto]:
+    """Check the request's pixel budget from the headers, then process the photos on the photo pool.
+
+    Raises InvalidListing (a photo refused, or over `PHOTO_PIXEL_BUDGET` pixels together) or
+    PhotosBusy (every photo worker busy and the queue full: try again shortly).
+    """
+    config = current_app.config
+    try:
+        check_pixel_budget(photos, config.get("PHOTO_PIXEL_BUDGET", 120_000_000))
+    except PhotoRejected as exc:
+        raise InvalidListing(exc.message, errors={"photos": exc.message}) from None
+    pool = photo_pool(config.get("PHOTO_WORKERS", 1), config.get("PHOTO_QUEUE", 2))
+    return pool.run(lambda: _process_photos(photos))
+
+
+def _process_photos(photos: list[bytes]) -> list[StoredPhoto]:
     stored: list[StoredPhoto] = []
     try:
         for number, data in enumerate(photos, start=1):

@@ -18,6 +18,7 @@ from auction.services import auctions_read, bidding, catalog, listings, watchlis
 from auction.services.errors import ServiceError
 from auction.services.ledger import InsufficientFunds
 from auction.services.listings import MAX_PHOTOS, ListingDraft
+from auction.services.photos import PhotosBusy
 from auction.web.formatting import grouped, is_htmx, viewer_timezone
 from auction.web.limits import accepts_uploads
 
@@ -363,6 +364,8 @@ def create():
         auction_id = listings.create_listing(current_user.id, draft)
     except listings.InvalidListing as exc:
         return _form_page(form, _photos_again(exc.errors or {"form": exc}, draft))
+    except PhotosBusy as exc:
+        return _form_page(form, _photos_again({"form": exc}, draft))
     flash(_("Your auction is listed."), "success")
     return _go(url_for("auctions.show", auction_id=auction_id))
 
