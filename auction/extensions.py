@@ -1,5 +1,6 @@
 """Flask extension singletons, bound to an app in create_app()."""
 
+from flask import current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -35,4 +36,23 @@ def _client_address() -> str:
     return client_address()
 
 
-limiter = Limiter(key_func=_client_address, headers_enabled=True)
+class AppLimiter(Limiter):
+    """Flask-Limiter whose on/off switch is each app's `RATELIMIT_ENABLED`, read per request.
+
+    Flask-Limiter keeps "enabled" on the (shared) extension object and skips its set-up for a
+    disabled app; with several apps in one process (tests) the last one would decide for all.
+    """
+
+    def init_app(self, app) -> None:
+        wanted = app.config.get("RATELIMIT_ENABLED", True)
+        app.config["RATELIMIT_ENABLED"] = True
+        super().init_app(app)
+        app.config["RATELIMIT_ENABLED"] = wanted
+
+
+limiter = AppLimiter(key_func=_client_address, headers_enabled=True)
+
+
+@limiter.request_filter
+def _limits_off() -> bool:
+    return not current_app.config.get("RATELIMIT_ENABLED", True)

@@ -60,7 +60,7 @@ def bot_allowance(app, telegram_id: int, kinds: tuple[str, ...] = ("BOT",)) -> f
     """
     if not app.config.get("RATELIMIT_ENABLED", True):
         return 0.0
-    strategy = app.extensions["limiter"].limiter
+    strategy = limiter.limiter  # the strategy over the storage the web's limits use
     wait = 0.0
     for kind in kinds:
         for item in parse_many(app.config[f"RATE_LIMIT_{kind}"]):

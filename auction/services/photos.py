@@ -49,7 +49,7 @@ class PhotoRejected(ServiceError):
 class PhotosBusy(ServiceError):
     """Every photo worker is busy and the queue is full; the person tries again shortly."""
 
-    message = _l("We are busy processing other photos. Please try again in a minute; your form is kept.")
+    message = _l("We are busy processing other photos. Please send the form again in a minute.")
     status = 503
 
 

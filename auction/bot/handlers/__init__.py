@@ -20,6 +20,7 @@ from auction.services.outbox import SUPPORTED_LOCALES
 log = logging.getLogger("auction.bot")
 
 HANDLER_MODULES = (
+    "auction.bot.handlers.rate_limit",
     "auction.bot.handlers.start",
     "auction.bot.handlers.payments",
     "auction.bot.handlers.auction_card",
