@@ -172,6 +172,7 @@ def register_errorhandlers(app: Flask) -> None:
         404: lambda: _("Page not found"),
         405: lambda: _("Method not allowed"),
         408: lambda: _("Request too slow"),
+        409: lambda: _("Already being processed"),
         413: lambda: _("Request too large"),
         429: lambda: _("Too many requests"),
         500: lambda: _("Something went wrong"),
@@ -182,6 +183,7 @@ def register_errorhandlers(app: Flask) -> None:
         404: lambda: _("There is nothing at this address. It may have been moved or removed."),
         405: lambda: _("This address does not accept that kind of request."),
         408: lambda: _("What you sent did not arrive in time. Please try again."),
+        409: lambda: _("This was sent already and is still being processed. Please wait a moment."),
         413: lambda: _("What you sent is larger than we accept."),
         429: lambda: _("You are doing that too often. Please wait a moment and try again."),
         500: lambda: _("We could not finish your request. Nothing was charged; please try again."),
@@ -217,8 +219,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_request_hooks(app: Flask) -> None:
     from auction.web.formatting import register_template_helpers
+    from auction.web.submissions import register as register_submission_keys
 
     register_template_helpers(app)
+    register_submission_keys(app)
 
     def refuse_what_the_runtime_refused():
         # BufferedWSGI refused the body (too slow, too large, an unreadable length) before

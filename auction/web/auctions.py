@@ -21,6 +21,7 @@ from auction.services.listings import MAX_PHOTOS, ListingDraft
 from auction.services.photos import PhotosBusy
 from auction.web.formatting import grouped, is_htmx, viewer_timezone
 from auction.web.limits import accepts_uploads
+from auction.web.submissions import one_effect
 
 bp = Blueprint("auctions", __name__, url_prefix="/auctions")
 # Templates ask the service, not bid_count, whether the seller may still edit or cancel.
@@ -353,6 +354,7 @@ def new():
 @rate_limits.limit("LISTINGS")
 @accepts_uploads
 @login_required
+@one_effect("listing")
 def create():
     """Store a new listing; errors come back next to their fields."""
     form = request.form.to_dict()

@@ -12,6 +12,7 @@ from auction import rate_limits
 from auction.live import renders
 from auction.services import ledger, payments
 from auction.services.errors import ServiceError
+from auction.web.submissions import one_effect
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ def show():
 @bp.post("/wallet/buy")
 @rate_limits.limit("INVOICES")
 @login_required
+@one_effect("purchase")
 def buy():
     """Start a purchase and show the Telegram invoice link to pay it."""
     raw = request.form.get("amount") or request.form.get("other_amount")
