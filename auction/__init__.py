@@ -146,12 +146,14 @@ def register_blueprints(app: Flask) -> None:
     from auction.web.auctions import bp as auctions_bp
     from auction.web.auth import bp as auth_bp
     from auction.web.auth import dev_bp
+    from auction.web.converters import register as register_converters
     from auction.web.main import bp as main_bp
     from auction.web.telegram import bp as telegram_bp
     from auction.web.wallet import bp as wallet_bp
     from auction.web.wallet import sandbox_bp as wallet_sandbox_bp
     from auction.web.watching import bp as watching_bp
 
+    register_converters(app)  # before any rule: ids are ASCII digits within the database's range
     app.register_blueprint(main_bp)
     app.register_blueprint(telegram_bp)
     app.register_blueprint(auth_bp)

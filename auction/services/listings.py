@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -79,13 +80,27 @@ class ListingDraft:
     photos: list[bytes] = field(default_factory=list)
 
 
+MAX_DESCRIPTION = 10_000  # characters; the page sends it on every view
+
+
+def visible_text(text: str) -> str:
+    """`text` without spaces, control, format (zero-width, direction overrides) and combining-only characters."""
+    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf", "Mn", "Me", "Zs", "Co", "Cn"))
+
+
 def listing_errors(draft: ListingDraft, photos_required: bool = True) -> dict[str, object]:
     """Every broken rule of a draft, keyed by the form field it belongs to (empty: valid)."""
     errors: dict[str, object] = {}
-    if not draft.title.strip():
+    if "\x00" in draft.title:
+        errors["title"] = _l("The title holds a character that cannot be stored.")
+    elif not visible_text(draft.title):
         errors["title"] = _l("Give the item a title.")
     elif len(draft.title.strip()) > 120:
         errors["title"] = _l("Keep the title under 120 characters.")
+    if "\x00" in draft.description:
+        errors["description"] = _l("The description holds a character that cannot be stored.")
+    elif len(draft.description) > MAX_DESCRIPTION:
+        errors["description"] = _l("Keep the description under %(num)s characters.", num=f"{MAX_DESCRIPTION:,}")
     if draft.kind not in AUCTION_KINDS:
         errors["kind"] = _l("Choose an auction type.")
     if draft.start_price < 1:

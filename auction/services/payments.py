@@ -82,7 +82,7 @@ def parse_amount(text: str | int | None) -> int:
     """A number of Stars typed by a person, checked against the purchase limits."""
     low, high = stars_limits()
     raw = str(text if text is not None else "").strip()
-    if not raw.isdigit() or len(raw) > 12 or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or not low <= int(raw) <= high:
         raise InvalidAmount(min=low, max=high)
     return int(raw)
 

@@ -276,12 +276,15 @@ def _read_listing_form(form, files, editing: bool) -> tuple[ListingDraft | None,
     errors = FormErrors()
     start_price = _int_field(form, "start_price", errors, required=True)
     duration_value = _int_field(form, "duration_value", errors, required=True)
-    unit = DURATION_UNITS.get(form.get("duration_unit", "days"), 86400)
+    unit = DURATION_UNITS.get(form.get("duration_unit", "days"))
+    if unit is None:
+        errors["duration"] = _("Choose minutes, hours or days.")
+        unit = 0
     window = _int_field(form, "snipe_window_minutes", errors)
     extension = _int_field(form, "snipe_extension_minutes", errors)
     dutch_interval = _int_field(form, "dutch_interval_minutes", errors)
     category = form.get("category_id") or None
-    if category is not None and not category.isdigit():
+    if category is not None and not (category.isascii() and category.isdigit() and len(category) <= 9):
         errors["category_id"] = _("Choose a category from the list.")
         category = None
     starts_at = None
@@ -313,14 +316,21 @@ def _read_listing_form(form, files, editing: bool) -> tuple[ListingDraft | None,
     return draft, errors
 
 
+EARLIEST_DATE = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_DATE = datetime(2100, 1, 1, tzinfo=UTC)  # far past every rule, far from datetime's end
+
+
 def _parse_local_time(value: str) -> datetime | None:
     """A `datetime-local` value, read in the zone the form names next to it."""
     try:
         naive = datetime.fromisoformat(value.strip())
-    except ValueError:
+        local = naive.replace(tzinfo=ZoneInfo(viewer_timezone())) if naive.tzinfo is None else naive
+        moment = local.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a date, or beyond year 1-9999 once moved to UTC
         return None
-    local = naive.replace(tzinfo=ZoneInfo(viewer_timezone())) if naive.tzinfo is None else naive
-    return local.astimezone(UTC)
+    if not EARLIEST_DATE <= moment <= LATEST_DATE:
+        return None  # "pick the date": the listing rules then say how far ahead it may be
+    return moment
 
 
 def _form_page(form: dict, errors: dict, auction_id: int | None = None):

@@ -13,6 +13,7 @@ from auction.extensions import db
 from auction.models import User
 from auction.services import users
 from auction.services.errors import LoginRejected
+from auction.web.converters import ascii_id
 
 bp = Blueprint("auth", __name__)
 # Registered only when DEV_LOGIN=1: with it off, /dev-login does not exist at all.
@@ -73,7 +74,7 @@ def telegram_callback():
 def dev_login():
     """One-click sign-in as a demo user; exists only with DEV_LOGIN=1."""
     if request.method == "POST":
-        user = db.session.get(User, request.form.get("user_id", type=int) or 0)
+        user = db.session.get(User, request.form.get("user_id", type=ascii_id) or 0)
         if user is None or not user.is_demo:
             flash(_("Pick one of the demo users."), "error")
             return redirect(url_for("dev.dev_login"))

@@ -12,6 +12,7 @@ from auction import rate_limits
 from auction.live import renders
 from auction.services import ledger, payments
 from auction.services.errors import ServiceError
+from auction.web.converters import ascii_id
 from auction.web.submissions import one_effect
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def create_invoice_link(purchase: payments.Purchase) -> str | None:
 def wallet_context(page: int) -> dict:
     user_id = current_user.id
     invoice = None
-    invoice_id = request.args.get("invoice", type=int)
+    invoice_id = request.args.get("invoice", type=ascii_id)
     if invoice_id:
         invoice = payments.pending_invoice(user_id, invoice_id)
     low, high = payments.stars_limits()
@@ -95,7 +96,7 @@ def wallet_context(page: int) -> dict:
 @login_required
 def show():
     """Balances, reservations, history and the Stars packages."""
-    return render_template("wallet/index.html", **wallet_context(min(max(1, request.args.get("page", 1, type=int)), MAX_PAGE)))
+    return render_template("wallet/index.html", **wallet_context(min(max(1, request.args.get("page", 1, type=ascii_id)), MAX_PAGE)))
 
 
 @bp.post("/wallet/buy")
