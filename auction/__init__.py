@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, has_request_context, render_template, request, session
+from flask import Flask, abort, has_request_context, render_template, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from auction import database  # noqa: F401  (registers the engine listeners)
 from auction.config import ROOT, check_config, load_config
-from auction.extensions import babel, csrf, db, login_manager, migrate
+from auction.extensions import babel, csrf, db, limiter, login_manager, migrate
 from auction.i18n import DEFAULT_LANGUAGE, person_language
 
 log = logging.getLogger("auction")
@@ -31,6 +31,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'self'",
     ]
 )
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"x-frame-options", b"SAMEORIGIN"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
 
 
 class AuctionFlask(Flask):
@@ -120,6 +127,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -161,7 +169,10 @@ def register_errorhandlers(app: Flask) -> None:
         403: lambda: _("Access denied"),
         404: lambda: _("Page not found"),
         405: lambda: _("Method not allowed"),
-        413: lambda: _("Upload too large"),
+        408: lambda: _("Request too slow"),
+        409: lambda: _("Already being processed"),
+        413: lambda: _("Request too large"),
+        429: lambda: _("Too many requests"),
         500: lambda: _("Something went wrong"),
     }
     texts = {
@@ -169,11 +180,17 @@ def register_errorhandlers(app: Flask) -> None:
         403: lambda: _("You do not have access to this page."),
         404: lambda: _("There is nothing at this address. It may have been moved or removed."),
         405: lambda: _("This address does not accept that kind of request."),
-        413: lambda: _("What you sent is larger than we accept. Please send smaller files."),
+        408: lambda: _("What you sent did not arrive in time. Please try again."),
+        409: lambda: _("This was sent already and is still being processed. Please wait a moment."),
+        413: lambda: _("What you sent is larger than we accept."),
+        429: lambda: _("You are doing that too often. Please wait a moment and try again."),
         500: lambda: _("We could not finish your request. Nothing was charged; please try again."),
     }
 
     def render_error(status: int, message: str | None = None):
+        if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+            # An htmx action (a bid, a watch, a check of a field): the message goes where it was.
+            return render_template("errors/_message.html", status=status, message=message or texts[status]()), status
         return (
             render_template("errors/error.html", status=status, title=titles[status](), message=message or texts[status]()),
             status,
@@ -200,8 +217,20 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_request_hooks(app: Flask) -> None:
     from auction.web.formatting import register_template_helpers
+    from auction.web.submissions import register as register_submission_keys
 
     register_template_helpers(app)
+    register_submission_keys(app)
+
+    def refuse_what_the_runtime_refused():
+        # BufferedWSGI refused the body (too slow, too large, an unreadable length) before
+        # a thread was taken; Flask renders the refusal so it looks and is secured like any page.
+        status = request.environ.get("auction.refusal")
+        if status:
+            abort(status)
+
+    # First of all hooks: before CSRF and rate limits look at a body that was never read.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_what_the_runtime_refused)
 
     @app.after_request
     def security_headers(response):
@@ -214,7 +243,18 @@ def register_request_hooks(app: Flask) -> None:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         response.vary.add("HX-Request")
         response.vary.add("Cookie")
+        if request.endpoint != "static" and _signed_in():
+            # Every page and fragment a signed-in person gets may show their balance, holds or
+            # maximums (the header shows the balance): no shared cache and no disk copy keeps it.
+            response.headers["Cache-Control"] = "private, no-store"
         return response
+
+
+def _signed_in() -> bool:
+    try:
+        return bool(current_user and current_user.is_authenticated)
+    except Exception:  # a refused request (408/413) or a broken database: treat as a guest
+        return False
 
 
 def register_commands(app: Flask) -> None:

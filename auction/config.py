@@ -31,6 +31,11 @@ def _ids(value: str | None) -> frozenset[int]:
     return frozenset(int(part) for part in (value or "").replace(" ", "").split(",") if part)
 
 
+def _redis_url(value: str | None) -> str:
+    """Where Flask-Limiter keeps its counters: the broker's Redis if there is one, else memory."""
+    return value if (value or "").startswith(("redis://", "rediss://", "unix://")) else "memory://"
+
+
 def load_config(env: Mapping[str, str] | None = None, env_file: Path = ROOT / ".env") -> dict:
     """Build the Flask config mapping; `env` defaults to os.environ over `env_file`."""
     if env is None:
@@ -74,6 +79,20 @@ def load_config(env: Mapping[str, str] | None = None, env_file: Path = ROOT / ".
         "WATCH_REMINDER_MINUTES": _int(get("WATCH_REMINDER_MINUTES"), 15),
         "LOGIN_MAX_AGE_SECONDS": _int(get("LOGIN_MAX_AGE_SECONDS"), 24 * 3600),
         "MAX_CONTENT_LENGTH": _int(get("MAX_UPLOAD_MB"), 110) * 1024 * 1024,
+        "SMALL_BODY_LIMIT": _int(get("SMALL_BODY_KB"), 64) * 1024,
+        "REQUEST_BODY_TIMEOUT": _int(get("REQUEST_BODY_TIMEOUT"), 15),
+        "FORWARDED_ALLOW_IPS": get("FORWARDED_ALLOW_IPS", "").replace(" ", ""),
+        "PHOTO_PIXEL_BUDGET": _int(get("PHOTO_PIXEL_BUDGET_MP"), 120) * 1_000_000,
+        "PHOTO_WORKERS": _int(get("PHOTO_WORKERS"), 1),
+        "PHOTO_QUEUE": _int(get("PHOTO_QUEUE"), 2),
+        "RATELIMIT_STORAGE_URI": get("RATELIMIT_STORAGE_URI") or _redis_url(get("REDIS_URL") or get("BROKER_URL")),
+        "RATELIMIT_ENABLED": _flag(get("RATELIMIT_ENABLED") or "1"),
+        "RATE_LIMIT_SIGN_IN": get("RATE_LIMIT_SIGN_IN") or "10 per minute;50 per hour",
+        "RATE_LIMIT_BIDS": get("RATE_LIMIT_BIDS") or "30 per minute",
+        "RATE_LIMIT_LISTINGS": get("RATE_LIMIT_LISTINGS") or "5 per minute;30 per day",
+        "RATE_LIMIT_INVOICES": get("RATE_LIMIT_INVOICES") or "5 per minute;30 per hour",
+        "RATE_LIMIT_SUPPORT": get("RATE_LIMIT_SUPPORT") or "5 per minute;30 per hour",
+        "RATE_LIMIT_BOT": get("RATE_LIMIT_BOT") or "30 per minute",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_HEADERS": ["X-CSRFToken"],

@@ -1,6 +1,8 @@
 """Flask extension singletons, bound to an app in create_app()."""
 
+from flask import current_app
 from flask_babel import Babel
+from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -26,3 +28,31 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
+
+
+def _client_address() -> str:
+    from auction.rate_limits import client_address
+
+    return client_address()
+
+
+class AppLimiter(Limiter):
+    """Flask-Limiter whose on/off switch is each app's `RATELIMIT_ENABLED`, read per request.
+
+    Flask-Limiter keeps "enabled" on the (shared) extension object and skips its set-up for a
+    disabled app; with several apps in one process (tests) the last one would decide for all.
+    """
+
+    def init_app(self, app) -> None:
+        wanted = app.config.get("RATELIMIT_ENABLED", True)
+        app.config["RATELIMIT_ENABLED"] = True
+        super().init_app(app)
+        app.config["RATELIMIT_ENABLED"] = wanted
+
+
+limiter = AppLimiter(key_func=_client_address, headers_enabled=True)
+
+
+@limiter.request_filter
+def _limits_off() -> bool:
+    return not current_app.config.get("RATELIMIT_ENABLED", True)

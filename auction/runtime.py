@@ -14,11 +14,15 @@ import contextvars
 import io
 import logging
 import socket
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from http.cookies import SimpleCookie
 
+import h11
 import uvicorn
-from a2wsgi import WSGIMiddleware
 from a2wsgi.wsgi import build_environ
 from flask import Flask
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from auction.bot.runtime import bot_runtime
 from auction.jobs import create_scheduler
@@ -28,51 +32,129 @@ log = logging.getLogger("auction.runtime")
 
 
 class BufferedWSGI:
-    """Flask in a bounded thread pool, with one hand-off to the thread and one back per request.
+    """Flask in a bounded thread pool; a request reaches a thread only once its body is all here.
 
-    a2wsgi lets the Flask thread stream: every read of the request body and every piece of
-    the response is a blocking round trip to the event loop, and under load each round trip
-    waits for the GIL behind the other Flask threads (py-spy on `bench/bids.py`: the threads
-    spent about half their time there). Here the loop reads the request body first, the
-    thread runs Flask and returns the whole response, and the loop sends it. Flask's
-    responses here are pages, fragments and photos, never endless streams (the live stream
-    is native asyncio). A body declared over `body_limit` (a listing's photos) keeps a2wsgi's
-    streaming path, so an upload is never held in memory whole; a chunked body (no length
-    declared; browsers never send one) is read up to the limit and refused with 413 beyond.
+    The event loop reads the whole request body first, against a deadline
+    (`REQUEST_BODY_TIMEOUT` seconds) and the route's size limit, then one thread runs Flask
+    and returns the whole response, and the loop sends it. A client that declares a body and
+    then stalls costs a socket, never a web thread: after the deadline it gets 408. A body is
+    kept in memory up to 1 MB and spooled to a temporary file beyond (a listing's photos).
+
+    The limit is the route's: `SMALL_BODY_LIMIT` bytes (64 KB) for forms without files; a
+    view marked with `auction.web.limits.accepts_uploads` takes `MAX_CONTENT_LENGTH`, and
+    only from a signed-in person (a signed session cookie). A declared length over the limit
+    is refused with 413 before a byte of the body is read; a chunked body is refused as soon
+    as it passes the limit. Refusals (400, 408, 413) are rendered by Flask, so they carry the
+    security headers and a translated page like every other response, and close the connection.
+
+    Flask's responses here are pages, fragments and photos, never endless streams (the live
+    stream is native asyncio).
     """
 
-    def __init__(self, app: Flask, workers: int, body_limit: int = 1 << 20) -> None:
+    MEMORY_LIMIT = 1 << 20
+
+    def __init__(
+        self,
+        app: Flask,
+        workers: int,
+        body_limit: int | None = None,
+        small_limit: int | None = None,
+        timeout: float | None = None,
+    ) -> None:
         self.app = app
-        self.streaming = WSGIMiddleware(app, workers=workers)
-        self.executor = self.streaming.executor  # one pool bounds both paths
-        self.body_limit = body_limit
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="web")
+        self.body_limit = body_limit if body_limit is not None else app.config.get("MAX_CONTENT_LENGTH") or 110 << 20
+        self.small_limit = small_limit if small_limit is not None else app.config.get("SMALL_BODY_LIMIT", 64 << 10)
+        self.timeout = timeout if timeout is not None else app.config.get("REQUEST_BODY_TIMEOUT", 15)
+
+    def limit_for(self, scope: dict, headers: dict[bytes, bytes]) -> int:
+        """The body size this request may send, in bytes: large only for a signed-in person's upload."""
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return self.small_limit
+        try:
+            endpoint, _ = self.app.url_map.bind("localhost").match(scope["path"], method=scope["method"])
+        except Exception:  # not found, wrong method, a redirect: nothing to upload to
+            return self.small_limit
+        view = self.app.view_functions.get(endpoint)
+        if getattr(view, "body_limit", None):
+            return view.body_limit
+        if not getattr(view, "accepts_uploads", False) or not self._signed_in(headers):
+            return self.small_limit
+        return self.body_limit
+
+    def _signed_in(self, headers: dict[bytes, bytes]) -> bool:
+        name = self.app.config.get("SESSION_COOKIE_NAME", "session")
+        cookies = SimpleCookie()
+        try:
+            cookies.load(headers.get(b"cookie", b"").decode("latin-1"))
+            data = self.app.session_interface.get_signing_serializer(self.app).loads(cookies[name].value)
+        except Exception:  # no cookie, a forged or an old one
+            return False
+        return isinstance(data, dict) and "_user_id" in data
 
     async def __call__(self, scope, receive, send) -> None:
         headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.body_limit):
-            await self.streaming(scope, receive, send)
-            return
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
+        limit = self.limit_for(scope, headers)
+        declared = headers.get(b"content-length")
+        refusal = None
+        if declared is not None and not (declared.isascii() and declared.isdigit() and len(declared) < 20):
+            refusal = 400
+        elif declared is not None and int(declared) > limit:
+            refusal = 413  # refused before a byte of the body is read
+        body = None
+        size = 0
+        if refusal is None:
+            body = tempfile.SpooledTemporaryFile(max_size=self.MEMORY_LIMIT)  # noqa: SIM115  (closed after the response)
+            try:
+                size, refusal = await self._read_body(receive, body, limit)
+            except ClientLeft:
+                body.close()
                 return  # the client left before it finished asking
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.body_limit:
-                await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"text/plain")]})
-                await send({"type": "http.response.body", "body": b"Request body too large without a Content-Length."})
-                return
-            if not message.get("more_body"):
-                break
-        environ = build_environ(scope, io.BytesIO(b"".join(chunks)))
+        if refusal is not None:
+            if body is not None:
+                body.close()
+            body = io.BytesIO()
+            size = 0
+        body.seek(0)
+        environ = build_environ(scope, body)
         environ["CONTENT_LENGTH"] = str(size)  # also for a chunked body, now read whole
         environ["wsgi.input_terminated"] = True
+        if refusal is not None:
+            environ["REQUEST_METHOD"] = "GET" if scope["method"] != "HEAD" else "HEAD"
+            environ["auction.refusal"] = refusal
         run = contextvars.copy_context().run
-        status, response_headers, body = await asyncio.get_running_loop().run_in_executor(self.executor, run, self._respond, environ)
+        try:
+            status, response_headers, content = await asyncio.get_running_loop().run_in_executor(
+                self.executor, run, self._respond, environ
+            )
+        finally:
+            body.close()
+        if refusal is not None:
+            response_headers.append((b"connection", b"close"))  # the rest of the body is never read
         await send({"type": "http.response.start", "status": status, "headers": response_headers})
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": content})
+
+    async def _read_body(self, receive, body, limit: int) -> tuple[int, int | None]:
+        """Read the body into `body` by the deadline; returns (bytes read, refusal status or None)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        size = 0
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                log.info("a request body stalled for %s s: 408", self.timeout)
+                return size, 408
+            if message["type"] == "http.disconnect":
+                raise ClientLeft
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return size, 413
+            body.write(chunk)
+            if not message.get("more_body"):
+                return size, None
 
     def _respond(self, environ: dict) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         started: list = []
@@ -94,6 +176,56 @@ class BufferedWSGI:
         return started[0], started[1], b"".join(body)
 
 
+class ClientLeft(Exception):
+    """The client hung up while sending its request."""
+
+
+class HeaderDeadline(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline for a request's headers.
+
+    uvicorn times out an idle keep-alive connection, but a client that sends its headers one
+    byte at a time (or stops half way) keeps the socket forever. Here the headers of each
+    request must be complete within `timeout` seconds of the connection or of the previous
+    response; otherwise the connection is closed.
+    """
+
+    timeout: float = 15
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._arm_header_deadline()
+
+    def _arm_header_deadline(self) -> None:
+        self._cancel_header_deadline()
+        self._header_deadline = self.loop.call_later(self.timeout, self._headers_too_slow)
+
+    def _cancel_header_deadline(self) -> None:
+        handle = getattr(self, "_header_deadline", None)
+        if handle is not None:
+            handle.cancel()
+            self._header_deadline = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_deadline = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            log.info("request headers not complete within %s s: connection closed", self.timeout)
+            self.transport.close()
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.conn.their_state is not h11.IDLE:
+            self._cancel_header_deadline()  # the headers are in; the body has its own deadline
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm_header_deadline()
+
+    def connection_lost(self, exc) -> None:
+        self._cancel_header_deadline()
+        super().connection_lost(exc)
+
+
 class Runtime:
     """The ASGI application: routes /events to the live stream, the rest to Flask."""
 
@@ -107,7 +239,7 @@ class Runtime:
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["path"] == "/events":
-            await self.stream(scope, receive, send)
+            await self.stream(scope, receive, with_security_headers(send))
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         else:
@@ -173,6 +305,20 @@ class Runtime:
         log.info("stopped: streams closed, bot stopped, scheduler stopped, broker closed")
 
 
+def with_security_headers(send):
+    """`send` that adds the pages' security headers to a response that lacks them (the live stream's)."""
+    from auction import SECURITY_HEADERS
+
+    async def sending(message) -> None:
+        if message["type"] == "http.response.start":
+            present = {name.lower() for name, _ in message.get("headers", [])}
+            extra = [(name, value) for name, value in SECURITY_HEADERS if name not in present]
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return sending
+
+
 class Server(uvicorn.Server):
     """uvicorn's server that ends the live streams first when it is asked to stop."""
 
@@ -188,6 +334,13 @@ class Server(uvicorn.Server):
 def build_server(app: Flask, host: str = "127.0.0.1", port: int = 0, **options) -> Server:
     """A uvicorn server running `app` as the product runs it (lifespan on, no access log)."""
     runtime = Runtime(app)
+    trusted = app.config.get("FORWARDED_ALLOW_IPS") or ""
+    protocol = type("HeaderDeadline", (HeaderDeadline,), {"timeout": app.config.get("REQUEST_BODY_TIMEOUT", 15)})
+    options.setdefault("http", protocol)
+    # X-Forwarded-For and -Proto are believed only from the proxies named in FORWARDED_ALLOW_IPS
+    # (none by default): every per-client limit keys on the address uvicorn puts in the scope.
+    options.setdefault("proxy_headers", bool(trusted))
+    options.setdefault("forwarded_allow_ips", trusted or "")
     config = uvicorn.Config(
         runtime,
         host=host,

@@ -44,6 +44,7 @@ def base_config(database_url: str) -> dict:
         "BROKER_URL": "",
         "BASE_URL": "http://127.0.0.1:8000",
         "ADMIN_TELEGRAM_IDS": frozenset(),
+        "RATELIMIT_ENABLED": False,  # tests/test_rate_limits.py turns them on
     }
 
 

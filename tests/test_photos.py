@@ -94,22 +94,22 @@ def test_transparency_survives(tmp_path):
 
 def test_gif_is_refused(tmp_path):
     message = rejection(encode(two_tone(100, 100), "GIF"), tmp_path)
-    assert message == "Only JPEG, PNG and WebP photos are accepted."
+    assert message == "Only JPEG, PNG, WebP and HEIC photos are accepted."
 
 
 def test_other_image_formats_are_refused(tmp_path):
-    assert rejection(encode(two_tone(100, 100), "BMP"), tmp_path) == "Only JPEG, PNG and WebP photos are accepted."
-    assert rejection(encode(two_tone(100, 100), "TIFF"), tmp_path) == "Only JPEG, PNG and WebP photos are accepted."
+    assert rejection(encode(two_tone(100, 100), "BMP"), tmp_path) == "Only JPEG, PNG, WebP and HEIC photos are accepted."
+    assert rejection(encode(two_tone(100, 100), "TIFF"), tmp_path) == "Only JPEG, PNG, WebP and HEIC photos are accepted."
 
 
 def test_text_file_is_refused(tmp_path):
     message = rejection(b"Hello, this is not a picture.\n" * 20, tmp_path)
-    assert message == "The file is not a readable JPEG, PNG or WebP image."
+    assert message == "The file is not a readable JPEG, PNG, WebP or HEIC image."
 
 
 def test_svg_is_refused(tmp_path):
     svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
-    assert rejection(svg, tmp_path) == "The file is not a readable JPEG, PNG or WebP image."
+    assert rejection(svg, tmp_path) == "The file is not a readable JPEG, PNG, WebP or HEIC image."
 
 
 def test_empty_file_is_refused(tmp_path):
@@ -118,7 +118,7 @@ def test_empty_file_is_refused(tmp_path):
 
 def test_truncated_jpeg_is_refused(tmp_path):
     data = encode(two_tone(800, 600), "JPEG")
-    assert rejection(data[: len(data) // 3], tmp_path) == "The file is not a readable JPEG, PNG or WebP image."
+    assert rejection(data[: len(data) // 3], tmp_path) == "The file is not a readable JPEG, PNG, WebP or HEIC image."
 
 
 def test_photo_over_10_mb_is_refused(tmp_path):
@@ -155,7 +155,7 @@ def test_huge_dimensions_saved_small_are_refused(tmp_path):
 def test_forty_megapixels_limit_counts_width_times_height(tmp_path):
     data = png_header_only(100_000, 300)  # 30 MP: narrow but within the limit
     # It is within the pixel limit, so it gets as far as decoding, where the fake data fails.
-    assert rejection(data, tmp_path) == "The file is not a readable JPEG, PNG or WebP image."
+    assert rejection(data, tmp_path) == "The file is not a readable JPEG, PNG, WebP or HEIC image."
 
 
 def jpeg_with_exif(image: Image.Image, orientation: int) -> bytes:

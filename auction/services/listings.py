@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from auction.extensions import db
@@ -13,7 +15,14 @@ from auction.models.auctions import AUCTION_KINDS
 from auction.services import events, rules
 from auction.services.auction_lock import lock_auction
 from auction.services.errors import CannotEdit, Forbidden, ServiceError
-from auction.services.photos import PhotoRejected, StoredPhoto, delete_photo, store_photo
+from auction.services.photos import (
+    PhotoRejected,
+    StoredPhoto,
+    check_pixel_budget,
+    delete_photo,
+    photo_pool,
+    store_photo,
+)
 from auction.services.transaction import atomic, emit
 
 MIN_DURATION = timedelta(minutes=1)
@@ -73,13 +82,27 @@ class ListingDraft:
     photos: list[bytes] = field(default_factory=list)
 
 
+MAX_DESCRIPTION = 10_000  # characters; the page sends it on every view
+
+
+def visible_text(text: str) -> str:
+    """`text` without spaces, control, format (zero-width, direction overrides) and combining-only characters."""
+    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf", "Mn", "Me", "Zs", "Co", "Cn"))
+
+
 def listing_errors(draft: ListingDraft, photos_required: bool = True) -> dict[str, object]:
     """Every broken rule of a draft, keyed by the form field it belongs to (empty: valid)."""
     errors: dict[str, object] = {}
-    if not draft.title.strip():
+    if "\x00" in draft.title:
+        errors["title"] = _l("The title holds a character that cannot be stored.")
+    elif not visible_text(draft.title):
         errors["title"] = _l("Give the item a title.")
     elif len(draft.title.strip()) > 120:
         errors["title"] = _l("Keep the title under 120 characters.")
+    if "\x00" in draft.description:
+        errors["description"] = _l("The description holds a character that cannot be stored.")
+    elif len(draft.description) > MAX_DESCRIPTION:
+        errors["description"] = _l("Keep the description under %(num)s characters.", num=f"{MAX_DESCRIPTION:,}")
     if draft.kind not in AUCTION_KINDS:
         errors["kind"] = _l("Choose an auction type.")
     if draft.start_price < 1:
@@ -176,6 +199,21 @@ def _check_listing(seller_id: int, draft: ListingDraft) -> None:
 
 
 def _store_photos(photos: list[bytes]) -> list[StoredPhoto]:
+    """Check the request's pixel budget from the headers, then process the photos on the photo pool.
+
+    Raises InvalidListing (a photo refused, or over `PHOTO_PIXEL_BUDGET` pixels together) or
+    PhotosBusy (every photo worker busy and the queue full: try again shortly).
+    """
+    config = current_app.config
+    try:
+        check_pixel_budget(photos, config.get("PHOTO_PIXEL_BUDGET", 120_000_000))
+    except PhotoRejected as exc:
+        raise InvalidListing(exc.message, errors={"photos": exc.message}) from None
+    pool = photo_pool(config.get("PHOTO_WORKERS", 1), config.get("PHOTO_QUEUE", 2))
+    return pool.run(lambda: _process_photos(photos))
+
+
+def _process_photos(photos: list[bytes]) -> list[StoredPhoto]:
     stored: list[StoredPhoto] = []
     try:
         for number, data in enumerate(photos, start=1):

@@ -60,6 +60,11 @@ def _parse_login(data: Mapping[str, str], bot_token: str, max_age: timedelta, no
         raise LoginRejected(_l("The sign-in data from Telegram is malformed.")) from None
     if now - auth_date > max_age or auth_date - now > timedelta(minutes=5):
         raise LoginRejected(_l("This sign-in link has expired. Please sign in again."))
+    if not (data["id"].isascii() and 0 < telegram_id < 2**63):
+        # Telegram ids are positive 64-bit integers (Bot API, User.id); a signed larger one is not Telegram's.
+        raise LoginRejected(_l("The sign-in data from Telegram has an impossible user id."))
+    if any("\x00" in (data.get(name) or "") for name in ("first_name", "last_name", "username", "photo_url")):
+        raise LoginRejected(_l("The sign-in data from Telegram holds a character that cannot be stored."))
     profile = TelegramProfile(
         telegram_id=telegram_id,
         first_name=data.get("first_name", "")[:128],

@@ -11,12 +11,15 @@ from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from auction import numbers, stars
+from auction import numbers, rate_limits, stars
 from auction.live import renders
 from auction.services import auction_view, bidding, catalog, lifecycle, listings, watchlist
 from auction.services.errors import CannotEdit, InsufficientFunds, ServiceError
 from auction.services.listings import MAX_PHOTOS, ListingDraft
+from auction.services.photos import PhotosBusy
 from auction.web.formatting import grouped, is_htmx, viewer_timezone
+from auction.web.limits import accepts_uploads
+from auction.web.submissions import one_effect
 
 bp = Blueprint("auctions", __name__, url_prefix="/auctions")
 # Templates ask the service, not bid_count, whether the seller may still edit or cancel.
@@ -60,6 +63,7 @@ def _bid_response(auction_id: int, form: dict, error: str | None = None, funds: 
 
 
 @bp.post("/<int:auction_id>/bids")
+@rate_limits.limit("BIDS")
 def place_bid(auction_id: int):
     """Place a bid (or raise a proxy maximum, or a sealed bid)."""
     if not current_user.is_authenticated:
@@ -122,6 +126,7 @@ def _finish(auction_id: int, action) -> object:
 
 
 @bp.post("/<int:auction_id>/buy-now")
+@rate_limits.limit("BIDS")
 def buy_now(auction_id: int):
     """Buy at the buy-it-now price; ends the auction."""
 
@@ -255,7 +260,10 @@ def _read_listing_form(form, files, editing: bool) -> tuple[ListingDraft | None,
     errors = FormErrors()
     start_price = _int_field(form, "start_price", errors, required=True)
     duration_value = _int_field(form, "duration_value", errors, required=True)
-    unit = DURATION_UNITS.get(form.get("duration_unit", "days"), 86400)
+    unit = DURATION_UNITS.get(form.get("duration_unit", "days"))
+    if unit is None:
+        errors["duration"] = _("Choose minutes, hours or days.")
+        unit = 0
     window = _int_field(form, "snipe_window_minutes", errors)
     extension = _int_field(form, "snipe_extension_minutes", errors)
     dutch_interval = _int_field(form, "dutch_interval_minutes", errors)
@@ -292,14 +300,21 @@ def _read_listing_form(form, files, editing: bool) -> tuple[ListingDraft | None,
     return draft, errors
 
 
+EARLIEST_DATE = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_DATE = datetime(2100, 1, 1, tzinfo=UTC)  # far past every rule, far from datetime's end
+
+
 def _parse_local_time(value: str) -> datetime | None:
     """A `datetime-local` value, read in the zone the form names next to it."""
     try:
         naive = datetime.fromisoformat(value.strip())
-    except ValueError:
+        local = naive.replace(tzinfo=ZoneInfo(viewer_timezone())) if naive.tzinfo is None else naive
+        moment = local.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a date, or beyond year 1-9999 once moved to UTC
         return None
-    local = naive.replace(tzinfo=ZoneInfo(viewer_timezone())) if naive.tzinfo is None else naive
-    return local.astimezone(UTC)
+    if not EARLIEST_DATE <= moment <= LATEST_DATE:
+        return None  # "pick the date": the listing rules then say how far ahead it may be
+    return moment
 
 
 def _form_page(form: dict, errors: dict, auction_id: int | None = None):
@@ -330,7 +345,10 @@ def new():
 
 
 @bp.post("/new")
+@rate_limits.limit("LISTINGS")
+@accepts_uploads
 @login_required
+@one_effect("listing")
 def create():
     """Store a new listing; errors come back next to their fields."""
     form = request.form.to_dict()
@@ -342,6 +360,8 @@ def create():
         auction_id = listings.create_listing(current_user.id, draft)
     except listings.InvalidListing as exc:
         return _form_page(form, _photos_again(exc.errors or {"form": exc}, draft))
+    except PhotosBusy as exc:
+        return _form_page(form, _photos_again({"form": exc}, draft))
     flash(_("Your auction is listed."), "success")
     return _go(url_for("auctions.show", auction_id=auction_id))
 
@@ -389,6 +409,8 @@ def _own_listing(auction_id: int):
 
 
 @bp.route("/<int:auction_id>/edit", methods=["GET", "POST"])
+@rate_limits.limit("LISTINGS", methods=["POST"])
+@accepts_uploads
 @login_required
 def edit(auction_id: int):
     """Change a listing before its first bid (seller only)."""

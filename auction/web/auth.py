@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from auction import numbers
+from auction import numbers, rate_limits
 from auction.extensions import db
 from auction.models import User
 from auction.services import users
@@ -53,6 +53,7 @@ def login():
 
 
 @bp.get("/login/telegram")
+@rate_limits.limit("SIGN_IN", per="address")
 def telegram_callback():
     """The widget's `data-auth-url`: Telegram redirects here with the signed profile."""
     try:
@@ -68,6 +69,7 @@ def telegram_callback():
 
 
 @dev_bp.route("/dev-login", methods=["GET", "POST"])
+@rate_limits.limit("SIGN_IN", methods=["POST"], per="address")
 def dev_login():
     """One-click sign-in as a demo user; exists only with DEV_LOGIN=1."""
     if request.method == "POST":
@@ -84,7 +86,7 @@ def dev_login():
 def logout():
     """Sign out here and everywhere: old cookies of this user stop working."""
     users.end_all_sessions(current_user.id)
-    logout_user()
     session.clear()
+    logout_user()  # after clearing: it marks the remember cookie for deletion in the session
     flash(_("You are signed out."), "info")
     return redirect(url_for("main.index"))

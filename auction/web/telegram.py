@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, request
 
 from auction.bot.runtime import bot_runtime
 from auction.extensions import csrf
+from auction.web.limits import body_limit
 
 bp = Blueprint("telegram", __name__)
 csrf.exempt(bp)  # Telegram cannot send a CSRF token; the secret header authenticates it instead
@@ -18,6 +19,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 @bp.post("/telegram/webhook")
+@body_limit(1 << 20)  # an update is small; Telegram sends nothing near 1 MB
 def webhook():
     """Take an update only when it carries our secret; the bot handles it on its own loop."""
     if current_app.config["BOT_MODE"] != "webhook":

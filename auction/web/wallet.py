@@ -8,11 +8,12 @@ from flask import Blueprint, Flask, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from auction import numbers
+from auction import numbers, rate_limits
 from auction.bot.runtime import bot_runtime
 from auction.live import renders
 from auction.services import ledger, payments
 from auction.services.errors import ServiceError
+from auction.web.submissions import one_effect
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,9 @@ def show():
 
 
 @bp.post("/wallet/buy")
+@rate_limits.limit("INVOICES")
 @login_required
+@one_effect("purchase")
 def buy():
     """Start a purchase and show the Telegram invoice link to pay it."""
     raw = request.form.get("amount") or request.form.get("other_amount")

@@ -24,6 +24,7 @@ from auction.i18n import DEFAULT_LANGUAGE, LANGUAGES
 log = logging.getLogger("auction.bot")
 
 HANDLER_MODULES = (
+    "auction.bot.handlers.rate_limit",
     "auction.bot.handlers.start",
     "auction.bot.handlers.account",
     "auction.bot.handlers.payments",
