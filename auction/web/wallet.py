@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from auction.live import renders
-from auction.services import ledger, payments
+from auction.services import ledger, payments, wallet
 from auction.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ SANDBOX_AMOUNT = 500
 MAX_PAGE = 100_000
 
 
-def history_label(entry: ledger.HistoryEntry) -> str:
+def history_label(entry: wallet.HistoryEntry) -> str:
     """What a movement means, in the reader's words."""
     title = entry.auction_title or _("an auction")
     if entry.reason == ledger.PURCHASE:
@@ -76,8 +76,8 @@ def wallet_context(page: int) -> dict:
     low, high = payments.stars_limits()
     return {
         "balances": ledger.balances(user_id),
-        "holds": ledger.active_holds(user_id),
-        "history": ledger.history(user_id, page, HISTORY_PER_PAGE),
+        "holds": wallet.active_holds(user_id),
+        "history": wallet.history(user_id, page, HISTORY_PER_PAGE),
         "history_label": history_label,
         "packages": payments.PACKAGES,
         "stars_min": low,
@@ -130,6 +130,6 @@ def sandbox_top_up():
 def render_balance(app: Flask, data: dict, locale: str) -> list[tuple[str, str]]:
     """The wallet's balance box, pushed when the user's Stars move (a payment, a bid, a sale)."""
     balances = ledger.Balances(available=data["available"], held=data["held"])
-    holds = ledger.active_holds(data["user_id"]) if "user_id" in data else []
+    holds = wallet.active_holds(data["user_id"]) if "user_id" in data else []
     html = render_template("wallet/_balance.html", balances=balances, holds=holds)
     return [("wallet-balance", html)]
