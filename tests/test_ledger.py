@@ -176,7 +176,7 @@ def test_check_finds_a_cached_balance_that_lies(app, people):
     buyer, _, _ = people
     with app.app_context():
         ledger.credit_sandbox(buyer, 10)
-        account = db.session.scalar(select(LedgerAccount).where(LedgerAccount.user_id == buyer))
+        account = db.session.scalar(select(LedgerAccount).where(LedgerAccount.user_id == buyer, LedgerAccount.kind == "available"))
         account.balance = 15
         account_id = account.id
         db.session.commit()
