@@ -122,6 +122,7 @@ def _request_user(load):
 def register_extensions(app: Flask) -> None:
     from auction import live, models  # noqa: F401  (models: every table known to Alembic)
     from auction.services.users import load_session_user
+    from auction.web.htmx import sign_in_first
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -131,6 +132,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.user_loader(_request_user(load_session_user))
+    login_manager.unauthorized_handler(sign_in_first)  # htmx requests get HX-Redirect
     live.init_app(app)  # the event broker; committed events reach it through the transaction's sink
 
 
