@@ -16,6 +16,7 @@ from auction.live import renders
 from auction.services import auction_view, bidding, catalog, lifecycle, listings, watchlist
 from auction.services.errors import CannotEdit, InsufficientFunds, ServiceError
 from auction.services.listings import MAX_PHOTOS, ListingDraft
+from auction.web.chart import with_chart
 from auction.web.formatting import grouped, viewer_timezone
 from auction.web.htmx import fragment_or_page, is_htmx, redirect_or_hx
 
@@ -36,7 +37,7 @@ def _page_or_404(auction_id: int, full: bool = True) -> auction_view.AuctionPage
     page = auction_view.auction_page(auction_id, _viewer_id(), full=full, is_admin=_viewer_is_admin())
     if page is None:
         abort(404)
-    return page
+    return with_chart(page)
 
 
 @bp.get("/<int:auction_id>")
@@ -178,6 +179,7 @@ def live_fragments(auction_id: int, controls: bool = False) -> list[tuple[str, s
     page = auction_view.auction_page(auction_id, None)
     if page is None:
         return []
+    with_chart(page)
     fragments = [
         (f"auction-{auction_id}-price", render_template("auctions/_price.html", page=page, box=page.box)),
         (f"auction-{auction_id}-bids", render_template("auctions/_bids.html", page=page)),
