@@ -123,6 +123,7 @@ def register_extensions(app: Flask) -> None:
     from auction import live, models  # noqa: F401  (models: every table known to Alembic)
     from auction.bot.runtime import BotRuntime
     from auction.services.users import load_session_user
+    from auction.web.htmx import sign_in_first
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -133,6 +134,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.user_loader(_request_user(load_session_user))
+    login_manager.unauthorized_handler(sign_in_first)  # htmx requests get HX-Redirect
     live.init_app(app)  # the event broker; committed events reach it through the transaction's sink
     BotRuntime(app)  # the bot; started and stopped by the ASGI lifespan (auction/runtime.py)
 

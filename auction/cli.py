@@ -33,7 +33,7 @@ def register(app: Flask) -> None:
 
         from auction.extensions import db
         from auction.models import Hold, LedgerAccount, LedgerTransfer
-        from auction.services.ledger import check_invariants
+        from auction.services.ledger_check import check_invariants
 
         problems = check_invariants()
         if problems:

@@ -36,11 +36,3 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
 def _begin_sqlite(conn) -> None:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
-
-
-def sqlite_path(url: str) -> str | None:
-    """The file behind an SQLite URL, or None for other databases and :memory:."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or url.endswith(":memory:"):
-        return None
-    return url[len(prefix):]

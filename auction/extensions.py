@@ -3,6 +3,7 @@
 from flask import current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -30,12 +31,6 @@ babel = Babel()
 csrf = CSRFProtect()
 
 
-def _client_address() -> str:
-    from auction.rate_limits import client_address
-
-    return client_address()
-
-
 class AppLimiter(Limiter):
     """Flask-Limiter whose on/off switch is each app's `RATELIMIT_ENABLED`, read per request.
 
@@ -50,7 +45,8 @@ class AppLimiter(Limiter):
         app.config["RATELIMIT_ENABLED"] = wanted
 
 
-limiter = AppLimiter(key_func=_client_address, headers_enabled=True)
+# The peer address as uvicorn reports it: forwarded headers count only from FORWARDED_ALLOW_IPS.
+limiter = AppLimiter(key_func=get_remote_address, headers_enabled=True)
 
 
 @limiter.request_filter

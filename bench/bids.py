@@ -288,7 +288,7 @@ def violations(database_url: str, auction_ids: list[int], accepted_by_auction: d
     from auction.extensions import db
     from auction.models import Auction, Bid, Hold
     from auction.services import bidding
-    from auction.services.ledger import check_invariants
+    from auction.services.ledger_check import check_invariants
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x" * 40, "BOT_MODE": "off", "DEV_LOGIN": True})
     problems: list[str] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import inspect
 
 from auction.extensions import db
-from auction.services.ledger import check_invariants
+from auction.services.ledger_check import check_invariants
 
 
 def ledger_violations(app) -> list[str]:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from auction.extensions import db
 from auction.models import Hold, LedgerAccount, LedgerTransfer
-from auction.services import ledger
+from auction.services import ledger, wallet
 from auction.services.ledger import InsufficientFunds
 from tests.invariants import assert_ledger_clean, ledger_violations
 from tests.wallet_helpers import make_auction
@@ -25,7 +25,7 @@ def test_sandbox_credit_shows_as_available(app, people):
         assert ledger.balances(buyer) == ledger.Balances(0, 0)
         assert ledger.credit_sandbox(buyer, 300) == 300
         assert ledger.balances(buyer) == ledger.Balances(available=300, held=0)
-        (entry,) = ledger.history(buyer).entries
+        (entry,) = wallet.history(buyer).entries
         assert (entry.reason, entry.available_change, entry.held_change) == ("sandbox", 300, 0)
     assert_ledger_clean(app)
 
@@ -38,10 +38,10 @@ def test_hold_raise_lower_release(app, people):
         assert ledger.set_hold(buyer, auction_id, 70) == 30
         assert ledger.balances(buyer) == ledger.Balances(30, 70)
         assert ledger.set_hold(buyer, auction_id, 20) == 80
-        (hold,) = ledger.active_holds(buyer)
+        (hold,) = wallet.active_holds(buyer)
         assert (hold.auction_id, hold.auction_title, hold.amount) == (auction_id, "Brass telescope", 20)
         assert ledger.release_hold(buyer, auction_id) == 100
-        assert ledger.active_holds(buyer) == []
+        assert wallet.active_holds(buyer) == []
         assert ledger.balances(buyer) == ledger.Balances(100, 0)
         # Releasing nothing is harmless.
         assert ledger.release_hold(buyer, auction_id) == 100
@@ -75,7 +75,7 @@ def test_capture_pays_seller_less_fee_and_returns_the_rest(app, people):
         revenue = db.session.scalar(select(LedgerAccount).where(LedgerAccount.kind == "platform_revenue"))
         assert revenue.balance == 12
         assert db.session.scalar(select(Hold.status).where(Hold.user_id == buyer)) == "captured"
-        reasons = [e.reason for e in ledger.history(seller).entries]
+        reasons = [e.reason for e in wallet.history(seller).entries]
         assert reasons == ["sale"]
     assert_ledger_clean(app)
 
@@ -110,7 +110,7 @@ def test_pay_now_uses_the_buyers_own_hold_first(app, people):
         ledger.pay_now(buyer, seller, auction_id, 90, 10)
         assert ledger.balances(buyer) == ledger.Balances(10, 0)
         assert ledger.balances(seller).available == 81
-        assert ledger.active_holds(buyer) == []
+        assert wallet.active_holds(buyer) == []
     assert_ledger_clean(app)
 
 
@@ -128,7 +128,7 @@ def test_a_failed_hold_inside_an_outer_transaction_rolls_back_everything(app, pe
         with pytest.raises(InsufficientFunds):
             bid_twice()
         assert ledger.balances(buyer) == ledger.Balances(20, 0)
-        assert ledger.active_holds(buyer) == []
+        assert wallet.active_holds(buyer) == []
     assert_ledger_clean(app)
 
 
@@ -138,12 +138,12 @@ def test_history_pages_newest_first(app, people):
         for _ in range(5):
             ledger.credit_sandbox(buyer, 10)
         ledger.set_hold(buyer, auction_id, 15)
-        first = ledger.history(buyer, page=1, per_page=4)
+        first = wallet.history(buyer, page=1, per_page=4)
         assert (first.total, first.pages, first.has_next, first.has_prev) == (6, 2, True, False)
         hold = first.entries[0]
         assert (hold.reason, hold.available_change, hold.held_change, hold.change) == ("hold", -15, 15, 0)
         assert hold.auction_title == "Brass telescope"
-        second = ledger.history(buyer, page=2, per_page=4)
+        second = wallet.history(buyer, page=2, per_page=4)
         assert len(second.entries) == 2 and not second.has_next
     assert_ledger_clean(app)
 
@@ -176,7 +176,7 @@ def test_check_finds_a_cached_balance_that_lies(app, people):
     buyer, _, _ = people
     with app.app_context():
         ledger.credit_sandbox(buyer, 10)
-        account = db.session.scalar(select(LedgerAccount).where(LedgerAccount.user_id == buyer))
+        account = db.session.scalar(select(LedgerAccount).where(LedgerAccount.user_id == buyer, LedgerAccount.kind == "available"))
         account.balance = 15
         account_id = account.id
         db.session.commit()

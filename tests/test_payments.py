@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from auction.extensions import db
 from auction.models import OutboxMessage, Payment, StarPurchase, SupportTicket, User
-from auction.services import ledger, payments
+from auction.services import ledger, ledger_check, payments, wallet
 from auction.services.errors import Forbidden
 from auction.services.payments import InvalidAmount, PaymentRefused, RefundRefused
 from tests.wallet_helpers import make_auction
@@ -77,7 +77,7 @@ def test_successful_payment_credits_once(app, alice):
         again = payments.complete_payment(ALICE_TG, purchase.payload, 100, "XTR", "charge-1", "")
         assert (again.available, again.already_credited, again.payment_id) == (100, True, result.payment_id)
         assert ledger.balances(alice).available == 100
-        assert [e.reason for e in ledger.history(alice).entries] == ["purchase"]
+        assert [e.reason for e in wallet.history(alice).entries] == ["purchase"]
 
 
 REFUSALS = [
@@ -219,7 +219,7 @@ def test_admin_refund_reverses_the_purchase(app, alice, admin):
         assert sent == [(ALICE_TG, "refund-me")]
         assert db.session.get(Payment, paid.payment_id).status == "refunded"
         assert ledger.balances(alice).available == 0
-        assert [e.reason for e in ledger.history(alice).entries] == ["refund", "purchase"]
+        assert [e.reason for e in wallet.history(alice).entries] == ["refund", "purchase"]
         with pytest.raises(RefundRefused, match="already been refunded"):
             payments.refund_payment(admin, paid.payment_id, lambda tg, charge: sent.append((tg, charge)))
         assert told_refunded(alice) == 1
@@ -278,12 +278,12 @@ def test_when_telegram_refuses_the_stars_come_back_and_a_retry_works(app, alice,
         assert db.session.get(Payment, paid.payment_id).status == "paid"
         assert ledger.balances(alice).available == 40
         assert told_refunded(alice) == 0
-        assert ledger.check_invariants() == []
+        assert ledger_check.check_invariants() == []
         # Asked again later, Telegram agrees: refunded once, the user told once.
         result = payments.refund_payment(admin, paid.payment_id, lambda tg, charge: None)
         assert (result.completed, result.available) == (True, 0)
         assert db.session.get(Payment, paid.payment_id).status == "refunded"
-        assert [e.reason for e in ledger.history(alice).entries] == ["refund", "refund_canceled", "refund", "purchase"]
+        assert [e.reason for e in wallet.history(alice).entries] == ["refund", "refund_canceled", "refund", "purchase"]
         assert told_refunded(alice) == 1
 
 
@@ -303,7 +303,7 @@ def test_lost_answer_keeps_the_stars_set_aside_until_a_retry(app, alice, admin):
         asked = []
         result = payments.refund_payment(admin, paid.payment_id, lambda tg, charge: asked.append(charge))
         assert asked == ["tg-silent"] and (result.completed, result.available) == (True, 0)
-        assert [e.reason for e in ledger.history(alice).entries] == ["refund", "purchase"]
+        assert [e.reason for e in wallet.history(alice).entries] == ["refund", "purchase"]
         assert told_refunded(alice) == 1
         assert payments.handle_refunded_payment(ALICE_TG, "tg-silent") == "already"
 
@@ -315,7 +315,7 @@ def test_lost_answer_is_completed_by_telegrams_refund_message(app, alice, admin)
         assert payments.handle_refunded_payment(ALICE_TG, "tg-silent-2") == "reversed"
         assert db.session.get(Payment, paid.payment_id).status == "refunded"
         assert ledger.balances(alice).available == 0
-        assert [e.reason for e in ledger.history(alice).entries] == ["refund", "purchase"]
+        assert [e.reason for e in wallet.history(alice).entries] == ["refund", "purchase"]
         with pytest.raises(RefundRefused, match="already been refunded"):
             payments.refund_payment(admin, paid.payment_id, lambda tg, charge: pytest.fail("Telegram must not be asked"))
 

@@ -25,7 +25,6 @@ from auction.services.viewer import ViewerState, viewer_state
 _UNKNOWN = object()
 
 HISTORY_LIMIT = 20
-CHART_WIDTH, CHART_HEIGHT = 320, 96
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ class AuctionPage:
     is_open: bool
     history: list[BidRow]
     watchers: int
-    chart: PriceChart | None
+    chart: object | None  # the web layer draws it from `price_steps` (auction/web/chart.py)
     viewer_tag: str | None
     # The English leader's bidder tag: a live render marks its "you lead" variant with it, and a
     # page keeps that variant only when the tag is its own viewer's. None for sealed auctions.
@@ -100,6 +99,9 @@ class AuctionPage:
     revealed: bool = True
     images: list = field(default_factory=list)
     viewer: ViewerState | None = None
+    # An English auction's price over time: the start, each bid's price (Stars), until when (UTC).
+    price_steps: list[tuple[datetime, int]] | None = None
+    chart_span: tuple[datetime, int, datetime] | None = None  # (start, start price, until)
 
 
 def bidder_tag(auction_id: int, user_id: int) -> str:
@@ -189,45 +191,6 @@ def _history(auction: Auction, viewer_id: int | None, revealed: bool) -> list[Bi
     return rows[:HISTORY_LIMIT]
 
 
-@dataclass(frozen=True)
-class PriceChart:
-    """The price over time as an SVG step line, with the range it spans for its labels."""
-
-    points: str
-    low: int
-    high: int
-    start: datetime
-    end: datetime
-
-
-def price_chart(start: datetime, start_price: int, steps: list[tuple[datetime, int]], until: datetime) -> PriceChart:
-    """Scale the price history into the chart box (a step line: a price holds until the next bid)."""
-    series = [(start, start_price)]
-    for at, price in steps:
-        if series and series[-1][0] == at:
-            series[-1] = (at, price)
-        else:
-            series.append((at, price))
-    series.append((max(until, series[-1][0]), series[-1][1]))
-    t0, t1 = series[0][0].timestamp(), series[-1][0].timestamp()
-    low, high = min(p for _, p in series), max(p for _, p in series)
-    span_t, span_p = max(t1 - t0, 1.0), max(high - low, 1)
-    pad = 4
-
-    def xy(at: datetime, price: int) -> tuple[float, float]:
-        x = pad + (at.timestamp() - t0) / span_t * (CHART_WIDTH - 2 * pad)
-        y = CHART_HEIGHT - pad - (price - low) / span_p * (CHART_HEIGHT - 2 * pad)
-        return round(x, 1), round(y, 1)
-
-    points: list[tuple[float, float]] = []
-    for i, (at, price) in enumerate(series):
-        x, y = xy(at, price)
-        if i:
-            points.append((x, points[-1][1]))  # hold the previous price until this moment
-        points.append((x, y))
-    return PriceChart(" ".join(f"{x},{y}" for x, y in points), low, high, series[0][0], series[-1][0])
-
-
 def auction_page(auction_id: int, viewer_id: int | None, full: bool = True, is_admin: bool = False) -> AuctionPage | None:
     """Everything the auction page shows to `viewer_id` (None: a visitor; `is_admin` may cancel).
 
@@ -291,7 +254,8 @@ def auction_page(auction_id: int, viewer_id: int | None, full: bool = True, is_a
         page.seller_ratings = rating_count
         page.watchers = db.session.scalar(select(func.count(WatchlistEntry.id)).where(WatchlistEntry.auction_id == auction.id)) or 0
         if auction.kind == "english":
-            page.chart = price_chart(auction.starts_at, auction.start_price, _price_steps(auction), min(now, auction.ends_at))
+            page.price_steps = _price_steps(auction)
+            page.chart_span = (auction.starts_at, auction.start_price, min(now, auction.ends_at))
         page.images = list(auction.images)
     page.viewer_leading = viewer.role == "leader"
     if page.viewer_leading:

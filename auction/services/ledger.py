@@ -23,17 +23,17 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, event, func, or_, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from auction.extensions import db
-from auction.models import Auction, Hold, LedgerAccount, LedgerTransfer, Payment, utcnow
+from auction.models import Hold, LedgerAccount, LedgerTransfer, Payment, utcnow
 from auction.models.money import USER_ACCOUNT_KINDS
+from auction.services import events
 from auction.services.errors import InsufficientFunds, LedgerError, NotFound
-from auction.services.transaction import LOCKED_ACCOUNTS, LOCKED_HOLDS, TOUCHED_USERS, atomic, emit
+from auction.services.transaction import LOCKED_ACCOUNTS, LOCKED_HOLDS, atomic, emit_latest
 
 # Why Stars moved; the wallet history turns these into words.
 PURCHASE = "purchase"  # telegram_stars -> available: Stars bought in Telegram
@@ -44,9 +44,6 @@ SALE = "sale"  # buyer's held/available -> seller's available: price less fee
 FEE = "fee"  # buyer's held/available -> platform_revenue: the platform's cut
 REFUND = "refund"  # available -> telegram_stars: a purchase given back
 REFUND_CANCELED = "refund_canceled"  # telegram_stars -> available: Telegram turned the refund down
-REASONS = (PURCHASE, SANDBOX, HOLD, RELEASE, SALE, FEE, REFUND, REFUND_CANCELED)
-
-OUTSIDE_KINDS = ("telegram_stars", "sandbox")
 
 
 @dataclass(frozen=True)
@@ -57,54 +54,6 @@ class Balances:
     @property
     def total(self) -> int:
         return self.available + self.held
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One transfer seen from one user's side: how it changed their available and held Stars."""
-
-    id: int
-    created_at: datetime
-    reason: str
-    available_change: int
-    held_change: int
-    auction_id: int | None
-    auction_title: str | None
-    payment_id: int | None
-
-    @property
-    def change(self) -> int:
-        """The change to the user's total (available + held); 0 for a reservation."""
-        return self.available_change + self.held_change
-
-
-@dataclass(frozen=True)
-class HistoryPage:
-    entries: list[HistoryEntry]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
-@dataclass(frozen=True)
-class ActiveHold:
-    hold_id: int
-    auction_id: int
-    auction_title: str
-    amount: int
-    since: datetime
 
 
 # --- accounts and locking -------------------------------------------------------------
@@ -248,36 +197,15 @@ def _transfer(
             hold_id=hold_id,
         )
     )
-    touched = db.session.info.setdefault(TOUCHED_USERS, set())
     for account in (debit, credit):
-        if account.user_id is not None:
-            touched.add(account.user_id)
+        if account.user_id is not None and account.kind in USER_ACCOUNT_KINDS:
+            _announce_balance(account.user_id)
 
 
-@event.listens_for(Session, "before_commit")
-def _announce_balances(session: Session) -> None:
-    """Tell every open page of a user whose balance changed; events go out after commit."""
-    user_ids = session.info.pop(TOUCHED_USERS, None)
-    if not user_ids:
-        return
-    locked = session.info.get(_LOCKED_ACCOUNTS, {})
-    balances: dict[int, dict[str, int]] = {uid: {"available": 0, "held": 0} for uid in user_ids}
-    unread = set()
-    for user_id in user_ids:
-        for kind in USER_ACCOUNT_KINDS:
-            account = locked.get((kind, user_id))
-            if account is None:
-                unread.add(user_id)
-            else:
-                balances[user_id][kind] = account.balance
-    if unread:
-        session.flush()
-        for account in session.scalars(
-            select(LedgerAccount).where(LedgerAccount.user_id.in_(unread), LedgerAccount.kind.in_(USER_ACCOUNT_KINDS))
-        ):
-            balances[account.user_id][account.kind] = account.balance
-    for user_id in sorted(user_ids):
-        emit(f"user:{user_id}", "balance_changed", {"user_id": user_id, **balances[user_id]})
+def _announce_balance(user_id: int) -> None:
+    """Tell the person's open pages their new balance (published after commit; the latest wins)."""
+    now = balances(user_id)
+    emit_latest(*events.balance_changed(user_id, now.available, now.held))
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -286,11 +214,6 @@ def _forget_locks(session: Session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(_LOCKED_ACCOUNTS, None)
         session.info.pop(_LOCKED_HOLDS, None)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_balances(session: Session) -> None:
-    session.info.pop(TOUCHED_USERS, None)
 
 
 def _check_amount(amount: int, *, allow_zero: bool = False) -> None:
@@ -359,7 +282,8 @@ def reversed_amount(payment_id: int) -> int:
     return (rows.get(REFUND) or 0) - (rows.get(REFUND_CANCELED) or 0)
 
 
-def _locked_payment(payment_id: int) -> Payment:
+def locked_payment(payment_id: int) -> Payment:
+    """The payment row, locked for this transaction (FOR UPDATE); raises NotFound."""
     payment = db.session.scalar(
         select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(populate_existing=True)
     )
@@ -375,7 +299,7 @@ def reverse_purchase(payment_id: int) -> int:
     Raises InsufficientFunds when the Stars were already spent or are held for bids,
     and LedgerError when the purchase was never credited or is already reversed.
     """
-    payment = _locked_payment(payment_id)
+    payment = locked_payment(payment_id)
     credited = db.session.scalar(
         select(func.count()).where(LedgerTransfer.payment_id == payment_id, LedgerTransfer.reason == PURCHASE)
     )
@@ -393,7 +317,7 @@ def cancel_reversal(payment_id: int) -> int:
 
     Returns the new available balance; raises LedgerError when the purchase is not reversed.
     """
-    payment = _locked_payment(payment_id)
+    payment = locked_payment(payment_id)
     if reversed_amount(payment_id) != payment.amount:
         raise LedgerError(_l("This payment has not been refunded."))
     accounts = _lock(("telegram_stars", None), ("available", payment.user_id))
@@ -507,181 +431,3 @@ def balances(user_id: int) -> Balances:
     ).all()
     found = dict(rows)
     return Balances(available=found.get("available", 0), held=found.get("held", 0))
-
-
-def history(user_id: int, page: int = 1, per_page: int = 20) -> HistoryPage:
-    """The user's movements, newest first, one page at a time."""
-    page = max(1, page)
-    per_page = max(1, min(per_page, 100))
-    account_ids = list(
-        db.session.scalars(
-            select(LedgerAccount.id).where(LedgerAccount.user_id == user_id, LedgerAccount.kind.in_(USER_ACCOUNT_KINDS))
-        )
-    )
-    if not account_ids:
-        return HistoryPage(entries=[], page=page, per_page=per_page, total=0)
-    kinds = dict(db.session.execute(select(LedgerAccount.id, LedgerAccount.kind).where(LedgerAccount.id.in_(account_ids))).all())
-    mine = or_(LedgerTransfer.debit_account_id.in_(account_ids), LedgerTransfer.credit_account_id.in_(account_ids))
-    total = db.session.scalar(select(func.count()).select_from(LedgerTransfer).where(mine))
-    rows = db.session.execute(
-        select(LedgerTransfer, Auction.title)
-        .outerjoin(Auction, Auction.id == LedgerTransfer.auction_id)
-        .where(mine)
-        .order_by(LedgerTransfer.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    entries = []
-    for transfer, title in rows:
-        change = {"available": 0, "held": 0}
-        if transfer.debit_account_id in kinds:
-            change[kinds[transfer.debit_account_id]] -= transfer.amount
-        if transfer.credit_account_id in kinds:
-            change[kinds[transfer.credit_account_id]] += transfer.amount
-        entries.append(
-            HistoryEntry(
-                id=transfer.id,
-                created_at=transfer.created_at,
-                reason=transfer.reason,
-                available_change=change["available"],
-                held_change=change["held"],
-                auction_id=transfer.auction_id,
-                auction_title=title,
-                payment_id=transfer.payment_id,
-            )
-        )
-    return HistoryPage(entries=entries, page=page, per_page=per_page, total=total)
-
-
-def active_holds(user_id: int) -> list[ActiveHold]:
-    """The auctions the user's held Stars are reserved for."""
-    rows = db.session.execute(
-        select(Hold, Auction.title)
-        .join(Auction, Auction.id == Hold.auction_id)
-        .where(Hold.user_id == user_id, Hold.status == "active")
-        .order_by(Hold.created_at.desc(), Hold.id.desc())
-    ).all()
-    return [
-        ActiveHold(hold_id=hold.id, auction_id=hold.auction_id, auction_title=title, amount=hold.amount, since=hold.created_at)
-        for hold, title in rows
-    ]
-
-
-# --- invariants -----------------------------------------------------------------------
-
-
-def check_invariants() -> list[str]:
-    """Every broken ledger invariant, one line each; an empty list means the books balance.
-
-    1. total debits == total credits (and every account's balances add up to zero);
-    2. no user's available or held balance is below zero;
-    3. each user's held balance == the sum of their active holds;
-    4. every Telegram charge id is credited at most once;
-    5. every cached balance == the sum of its transfers.
-    """
-    problems: list[str] = []
-    session = db.session
-
-    # 1. Each transfer is one debit and one credit of the same amount; summing both sides
-    # through the accounts table also catches transfers that point at no account.
-    debit_acc, credit_acc = aliased(LedgerAccount), aliased(LedgerAccount)
-    debits = session.scalar(
-        select(func.coalesce(func.sum(LedgerTransfer.amount), 0)).join(debit_acc, debit_acc.id == LedgerTransfer.debit_account_id)
-    )
-    credits = session.scalar(
-        select(func.coalesce(func.sum(LedgerTransfer.amount), 0)).join(credit_acc, credit_acc.id == LedgerTransfer.credit_account_id)
-    )
-    if debits != credits:
-        problems.append(f"1. total debits {debits} != total credits {credits}")
-    bad_rows = session.scalar(
-        select(func.count())
-        .select_from(LedgerTransfer)
-        .where(or_(LedgerTransfer.amount <= 0, LedgerTransfer.debit_account_id == LedgerTransfer.credit_account_id))
-    )
-    if bad_rows:
-        problems.append(f"1. {bad_rows} transfer(s) with a non-positive amount or the same account on both sides")
-    cached_total = session.scalar(select(func.coalesce(func.sum(LedgerAccount.balance), 0)))
-    if cached_total != 0:
-        problems.append(f"1. account balances add up to {cached_total}, not 0")
-
-    # 5 (computed first; 2 uses it). Balance = credits in - debits out.
-    incoming = dict(
-        session.execute(
-            select(LedgerTransfer.credit_account_id, func.sum(LedgerTransfer.amount)).group_by(LedgerTransfer.credit_account_id)
-        ).all()
-    )
-    outgoing = dict(
-        session.execute(
-            select(LedgerTransfer.debit_account_id, func.sum(LedgerTransfer.amount)).group_by(LedgerTransfer.debit_account_id)
-        ).all()
-    )
-    accounts = session.scalars(select(LedgerAccount).order_by(LedgerAccount.id)).all()
-    for account in accounts:
-        computed = incoming.get(account.id, 0) - outgoing.get(account.id, 0)
-        owner = f"user {account.user_id}" if account.user_id is not None else "platform"
-        if computed != account.balance:
-            problems.append(
-                f"5. account {account.id} ({account.kind}, {owner}): cached balance {account.balance} != transfers {computed}"
-            )
-        # 2.
-        if account.kind in USER_ACCOUNT_KINDS and min(computed, account.balance) < 0:
-            problems.append(f"2. account {account.id} ({account.kind}, {owner}) is negative: {min(computed, account.balance)}")
-        if account.kind == "platform_revenue" and account.balance < 0:
-            problems.append(f"2. platform revenue account {account.id} is negative: {account.balance}")
-
-    # 3.
-    held_by_user = {a.user_id: a.balance for a in accounts if a.kind == "held"}
-    holds_by_user = dict(
-        session.execute(
-            select(Hold.user_id, func.sum(Hold.amount)).where(Hold.status == "active").group_by(Hold.user_id)
-        ).all()
-    )
-    for user_id in sorted(set(held_by_user) | set(holds_by_user)):
-        held, reserved = held_by_user.get(user_id, 0), holds_by_user.get(user_id, 0)
-        if held != reserved:
-            problems.append(f"3. user {user_id}: held balance {held} != active holds {reserved}")
-
-    # 4.
-    for charge_id, count in session.execute(
-        select(Payment.telegram_payment_charge_id, func.count())
-        .group_by(Payment.telegram_payment_charge_id)
-        .having(func.count() > 1)
-    ).all():
-        problems.append(f"4. charge id {charge_id} is stored in {count} payments")
-    credits_per_payment = session.execute(
-        select(LedgerTransfer.payment_id, func.count(), func.sum(LedgerTransfer.amount))
-        .where(LedgerTransfer.reason == PURCHASE)
-        .group_by(LedgerTransfer.payment_id)
-    ).all()
-    for payment_id, count, amount in credits_per_payment:
-        if payment_id is None:
-            problems.append(f"4. {count} purchase credit(s) ({amount} Stars) without a payment")
-        elif count > 1:
-            charge = session.scalar(select(Payment.telegram_payment_charge_id).where(Payment.id == payment_id))
-            problems.append(f"4. charge id {charge} (payment {payment_id}) credited {count} times")
-    credited = {payment_id: amount for payment_id, _, amount in credits_per_payment}
-    # A refund Telegram turned down is returned by a REFUND_CANCELED transfer, so only the
-    # net of the two counts: nothing, or exactly the credit.
-    refunded: dict[int | None, list[int]] = {}
-    for payment_id, reason, count, amount in session.execute(
-        select(LedgerTransfer.payment_id, LedgerTransfer.reason, func.count(), func.sum(LedgerTransfer.amount))
-        .where(LedgerTransfer.reason.in_((REFUND, REFUND_CANCELED)))
-        .group_by(LedgerTransfer.payment_id, LedgerTransfer.reason)
-    ).all():
-        sign = 1 if reason == REFUND else -1
-        totals = refunded.setdefault(payment_id, [0, 0])
-        totals[0] += sign * count
-        totals[1] += sign * amount
-    for payment_id, (count, amount) in refunded.items():
-        if payment_id is None or count not in (0, 1) or amount not in (0, credited.get(payment_id)):
-            problems.append(
-                f"4. payment {payment_id}: net {count} refund(s) of {amount} Stars against a credit of {credited.get(payment_id, 0)}"
-            )
-    for payment in session.scalars(select(Payment).order_by(Payment.id)):
-        if credited.get(payment.id) != payment.amount:
-            problems.append(
-                f"4. payment {payment.id} (charge id {payment.telegram_payment_charge_id}) of {payment.amount} "
-                f"was credited {credited.get(payment.id, 0)}"
-            )
-    return problems
-

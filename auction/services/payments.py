@@ -313,15 +313,6 @@ class _RefundInFlight:
     charge_id: str
 
 
-def _locked_payment(payment_id: int) -> Payment:
-    payment = db.session.scalar(
-        select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(populate_existing=True)
-    )
-    if payment is None:
-        raise NotFound()
-    return payment
-
-
 def refund_payment(admin_id: int, payment_id: int, send_refund: Callable[[int, str], None]) -> RefundResult:
     """An admin gives a purchase back to the payer's Telegram account.
 
@@ -351,7 +342,7 @@ def _start_refund(admin_id: int, payment_id: int) -> _RefundInFlight:
     admin = db.session.get(User, admin_id)
     if admin is None or not admin.is_admin:
         raise Forbidden()
-    payment = _locked_payment(payment_id)
+    payment = ledger.locked_payment(payment_id)
     if payment.status == "refunded":
         raise RefundRefused(_l("This payment has already been refunded."))
     if not ledger.reversed_amount(payment.id):
@@ -372,7 +363,7 @@ def _start_refund(admin_id: int, payment_id: int) -> _RefundInFlight:
 @atomic
 def _finish_refund(payment_id: int) -> int:
     """Telegram refunded: mark the payment refunded and tell the user, once; returns their available Stars."""
-    payment = _locked_payment(payment_id)
+    payment = ledger.locked_payment(payment_id)
     if payment.status != "refunded" and _mark_refunded(payment) == "reversed":
         _tell_refunded(payment.user_id, payment.id, payment.amount, ledger.balances(payment.user_id).available)
     return ledger.balances(payment.user_id).available
@@ -381,7 +372,7 @@ def _finish_refund(payment_id: int) -> int:
 @atomic
 def _cancel_refund(payment_id: int) -> None:
     """Telegram refused: the reserved Stars go back to the user's available balance."""
-    payment = _locked_payment(payment_id)
+    payment = ledger.locked_payment(payment_id)
     if payment.status == "paid" and ledger.reversed_amount(payment.id):
         ledger.cancel_reversal(payment.id)
 
@@ -417,7 +408,7 @@ def handle_refunded_payment(telegram_id: int, charge_id: str) -> str:
     if payment is None:
         log.error("Telegram refunded unknown payment %s (user %s)", charge_id, telegram_id)
         return "unknown"
-    payment = _locked_payment(payment.id)
+    payment = ledger.locked_payment(payment.id)
     if payment.status == "refunded":
         return "already"
     # The bot answers the refund message itself, so no outbox message here.

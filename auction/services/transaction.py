@@ -32,7 +32,6 @@ PENDING_EVENTS = "pending_events"  # [(channel, name, data)] to publish after co
 OUTBOX_QUEUED = "outbox_queued"  # a message was queued: wake the dispatchers after commit
 LOCKED_ACCOUNTS = "ledger_locked_accounts"  # (kind, user_id) -> LedgerAccount locked by this transaction
 LOCKED_HOLDS = "ledger_locked_holds"  # (user_id, auction_id) -> the active Hold (or None) known to this transaction
-TOUCHED_USERS = "ledger_touched_users"  # user ids whose Stars moved in this transaction
 
 # Receivers of committed events; the live broker registers itself here.
 _after_commit_sinks: list[Callable[[list[tuple[str, str, dict]]], None]] = []
@@ -51,6 +50,13 @@ def remove_event_sink(sink) -> None:
 def emit(channel: str, name: str, data: dict) -> None:
     """Queue an event for `channel`; it is published only if the transaction commits."""
     db.session.info.setdefault(PENDING_EVENTS, []).append((channel, name, data))
+
+
+def emit_latest(channel: str, name: str, data: dict) -> None:
+    """Queue a state event that replaces any earlier one of the same name on `channel` in this transaction."""
+    pending = db.session.info.setdefault(PENDING_EVENTS, [])
+    pending[:] = [e for e in pending if (e[0], e[1]) != (channel, name)]
+    pending.append((channel, name, data))
 
 
 @event.listens_for(Session, "after_commit")

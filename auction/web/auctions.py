@@ -17,7 +17,9 @@ from auction.services import auction_view, bidding, catalog, lifecycle, listings
 from auction.services.errors import CannotEdit, InsufficientFunds, ServiceError
 from auction.services.listings import MAX_PHOTOS, ListingDraft
 from auction.services.photos import PhotosBusy
-from auction.web.formatting import grouped, is_htmx, viewer_timezone
+from auction.web.chart import with_chart
+from auction.web.formatting import grouped, viewer_timezone
+from auction.web.htmx import fragment_or_page, is_htmx, redirect_or_hx
 from auction.web.limits import accepts_uploads
 from auction.web.submissions import one_effect
 
@@ -38,7 +40,7 @@ def _page_or_404(auction_id: int, full: bool = True) -> auction_view.AuctionPage
     page = auction_view.auction_page(auction_id, _viewer_id(), full=full, is_admin=_viewer_is_admin())
     if page is None:
         abort(404)
-    return page
+    return with_chart(page)
 
 
 @bp.get("/<int:auction_id>")
@@ -53,21 +55,18 @@ def _bid_response(auction_id: int, form: dict, error: str | None = None, funds: 
     `page` is what an accepted bid's transaction already holds; without it the page is read.
     The bid history reaches every open page, this one included, through the live stream.
     """
-    htmx = is_htmx()
-    page = page or _page_or_404(auction_id, full=not htmx)
-    context = {"page": page, "form": form, "error": error, "funds_link": funds, "message": message}
-    if htmx:
-        return render_template("auctions/_bid_response.html", **context)
+    page = page or _page_or_404(auction_id, full=not is_htmx())
     status = 200 if error is None else (402 if funds else 422)
-    return render_template("auctions/show.html", **context), status
+    return fragment_or_page(
+        "auctions/_bid_response.html", "auctions/show.html", status, page=page, form=form, error=error, funds_link=funds, message=message
+    )
 
 
 @bp.post("/<int:auction_id>/bids")
+@login_required
 @rate_limits.limit("BIDS")
 def place_bid(auction_id: int):
     """Place a bid (or raise a proxy maximum, or a sealed bid)."""
-    if not current_user.is_authenticated:
-        return _login_first(auction_id)
     form = {"amount": request.form.get("amount", ""), "max_amount": request.form.get("max_amount", "")}
     try:
         amount = stars.read(form["amount"])
@@ -102,17 +101,8 @@ def bids_address(auction_id: int):
     return redirect(url_for("auctions.show", auction_id=auction_id), 303)
 
 
-def _login_first(auction_id: int):
-    target = url_for("auth.login", next=url_for("auctions.show", auction_id=auction_id))
-    if is_htmx():
-        return "", 204, {"HX-Redirect": target}
-    return redirect(target)
-
-
-def _finish(auction_id: int, action) -> object:
+def _run_and_report(auction_id: int, action) -> object:
     """Run a one-shot action (buy now, accept, cancel); report the outcome on the auction page."""
-    if not current_user.is_authenticated:
-        return _login_first(auction_id)
     try:
         message = action()
     except ServiceError as exc:
@@ -126,6 +116,7 @@ def _finish(auction_id: int, action) -> object:
 
 
 @bp.post("/<int:auction_id>/buy-now")
+@login_required
 @rate_limits.limit("BIDS")
 def buy_now(auction_id: int):
     """Buy at the buy-it-now price; ends the auction."""
@@ -134,10 +125,11 @@ def buy_now(auction_id: int):
         result = lifecycle.buy_now(auction_id, current_user.id, source="web")
         return _("You bought it for %(price)s Stars.", price=grouped(result.price))
 
-    return _finish(auction_id, act)
+    return _run_and_report(auction_id, act)
 
 
 @bp.post("/<int:auction_id>/accept")
+@login_required
 def accept(auction_id: int):
     """Accept the current Dutch price."""
 
@@ -145,10 +137,11 @@ def accept(auction_id: int):
         result = lifecycle.accept_dutch(auction_id, current_user.id, source="web")
         return _("You bought it for %(price)s Stars.", price=grouped(result.price))
 
-    return _finish(auction_id, act)
+    return _run_and_report(auction_id, act)
 
 
 @bp.post("/<int:auction_id>/cancel")
+@login_required
 def cancel(auction_id: int):
     """Cancel a listing (the seller before the first bid, an admin any time)."""
 
@@ -156,7 +149,7 @@ def cancel(auction_id: int):
         lifecycle.cancel_auction(auction_id, current_user.id)
         return _("The auction was cancelled.")
 
-    return _finish(auction_id, act)
+    return _run_and_report(auction_id, act)
 
 
 # --- live fragments ---------------------------------------------------------------------
@@ -173,6 +166,7 @@ def live_fragments(auction_id: int, controls: bool = False) -> list[tuple[str, s
     page = auction_view.auction_page(auction_id, None)
     if page is None:
         return []
+    with_chart(page)
     fragments = [
         (f"auction-{auction_id}-price", render_template("auctions/_price.html", page=page, box=page.box)),
         (f"auction-{auction_id}-bids", render_template("auctions/_bids.html", page=page)),
@@ -195,7 +189,7 @@ def _render_context(app, locale: str):
 
 @renders("auction_extended")
 @renders("dutch_price")
-def render_auction_event(app, data: dict, locale: str) -> list[tuple[str, str]]:
+def render_auction_panels(app, data: dict, locale: str) -> list[tuple[str, str]]:
     with _render_context(app, locale):
         return live_fragments(int(data["auction_id"]))
 
@@ -203,7 +197,7 @@ def render_auction_event(app, data: dict, locale: str) -> list[tuple[str, str]]:
 @renders("bid_placed")
 @renders("auction_closed")
 @renders("auction_opened")
-def render_auction_turn(app, data: dict, locale: str) -> list[tuple[str, str]]:
+def render_auction_with_controls(app, data: dict, locale: str) -> list[tuple[str, str]]:
     with _render_context(app, locale):
         return live_fragments(int(data["auction_id"]), controls=True)
 
@@ -327,9 +321,7 @@ def _form_page(form: dict, errors: dict, auction_id: int | None = None):
         "kind_terms": listings.KIND_TERMS,
         "default_snipe_minutes": listings.DEFAULT_SNIPE_SECONDS // 60,
     }
-    if is_htmx():
-        return render_template("auctions/_listing_form.html", **context)
-    return render_template("auctions/new.html", **context), 422 if errors else 200
+    return fragment_or_page("auctions/_listing_form.html", "auctions/new.html", 422 if errors else 200, **context)
 
 
 # The anti-sniping fields start empty (their placeholder shows the usual 2 minutes): a Dutch
@@ -363,7 +355,7 @@ def create():
     except PhotosBusy as exc:
         return _form_page(form, _photos_again({"form": exc}, draft))
     flash(_("Your auction is listed."), "success")
-    return _go(url_for("auctions.show", auction_id=auction_id))
+    return redirect_or_hx(url_for("auctions.show", auction_id=auction_id))
 
 
 def _photos_again(errors: dict, draft: ListingDraft) -> dict:
@@ -375,12 +367,6 @@ def _photos_again(errors: dict, draft: ListingDraft) -> dict:
             len(draft.photos),
         )}
     return errors
-
-
-def _go(target: str):
-    if is_htmx():
-        return "", 204, {"HX-Redirect": target}
-    return redirect(target, 303)
 
 
 def _edit_values(auction) -> dict:
@@ -434,7 +420,7 @@ def edit(auction_id: int):
         flash(str(exc), "error")
     else:
         flash(_("Your changes are saved."), "success")
-    return _go(url_for("auctions.show", auction_id=auction_id))
+    return redirect_or_hx(url_for("auctions.show", auction_id=auction_id))
 
 
 # --- inline validation of the listing form ----------------------------------------------

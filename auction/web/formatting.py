@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, request, session
+from flask import Flask, session
 from flask_babel import get_locale, ngettext
 from flask_login import current_user
 
 from auction import stars as stars_module
 from auction.i18n import language_choices
 from auction.services.users import is_timezone
+from auction.web.htmx import is_htmx
 
 
 def grouped(amount: int) -> str:
@@ -52,10 +53,6 @@ def local_time(value: datetime | None, fmt: str = "medium") -> str:
     from babel.dates import format_datetime as format_in_zone
 
     return format_in_zone(value, fmt, tzinfo=ZoneInfo(zone), locale=get_locale())
-
-
-def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
 
 
 def register_template_helpers(app: Flask) -> None:

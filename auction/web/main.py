@@ -9,7 +9,7 @@ from auction import i18n
 from auction.services import catalog, users
 from auction.web import listing_live  # noqa: F401  (registers the grid's live renderers)
 from auction.web.auth import safe_next
-from auction.web.formatting import is_htmx
+from auction.web.htmx import is_htmx
 
 bp = Blueprint("main", __name__)
 

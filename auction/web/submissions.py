@@ -14,7 +14,7 @@ from flask import Flask, make_response, redirect, request
 from flask_login import current_user
 
 from auction.services import submissions
-from auction.web.formatting import is_htmx
+from auction.web.htmx import is_htmx
 
 
 def new_submission_key() -> str:

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from auction import numbers, rate_limits
 from auction.bot.runtime import bot_runtime
 from auction.live import renders
-from auction.services import ledger, payments
+from auction.services import ledger, payments, wallet
 from auction.services.errors import ServiceError
 from auction.web.submissions import one_effect
 
@@ -27,7 +27,7 @@ SANDBOX_AMOUNT = 500
 MAX_PAGE = 100_000
 
 
-def history_label(entry: ledger.HistoryEntry) -> str:
+def history_label(entry: wallet.HistoryEntry) -> str:
     """What a movement means, in the reader's words."""
     title = entry.auction_title or _("an auction")
     if entry.reason == ledger.PURCHASE:
@@ -73,8 +73,8 @@ def wallet_context(page: int) -> dict:
     low, high = payments.stars_limits()
     return {
         "balances": ledger.balances(user_id),
-        "holds": ledger.active_holds(user_id),
-        "history": ledger.history(user_id, page, HISTORY_PER_PAGE),
+        "holds": wallet.active_holds(user_id),
+        "history": wallet.history(user_id, page, HISTORY_PER_PAGE),
         "history_label": history_label,
         "packages": payments.PACKAGES,
         "stars_min": low,
@@ -129,6 +129,6 @@ def sandbox_top_up():
 def render_balance(app: Flask, data: dict, locale: str) -> list[tuple[str, str]]:
     """The wallet's balance box, pushed when the user's Stars move (a payment, a bid, a sale)."""
     balances = ledger.Balances(available=data["available"], held=data["held"])
-    holds = ledger.active_holds(data["user_id"]) if "user_id" in data else []
+    holds = wallet.active_holds(data["user_id"]) if "user_id" in data else []
     html = render_template("wallet/_balance.html", balances=balances, holds=holds)
     return [("wallet-balance", html)]

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from auction.services import catalog, watchlist
 from auction.services.errors import ServiceError
-from auction.web.formatting import is_htmx
+from auction.web.htmx import is_htmx
 
 bp = Blueprint("watching", __name__)
 
@@ -20,12 +20,14 @@ def viewer_watches(auction_id: int) -> bool:
 
 
 @bp.post("/auctions/<int:auction_id>/watch")
+@login_required
 def watch(auction_id: int):
     """Add the auction to the reader's watchlist."""
     return _toggle(auction_id, on=True)
 
 
 @bp.post("/auctions/<int:auction_id>/unwatch")
+@login_required
 def unwatch(auction_id: int):
     """Take the auction off the reader's watchlist."""
     return _toggle(auction_id, on=False)
@@ -40,11 +42,6 @@ def index():
 
 def _toggle(auction_id: int, on: bool):
     back = url_for("auctions.show", auction_id=auction_id)
-    if not current_user.is_authenticated:
-        target = url_for("auth.login", next=back)
-        if is_htmx():
-            return "", 204, {"HX-Redirect": target}
-        return redirect(target)
     error = None
     try:
         watchlist.set_watching(current_user.id, auction_id, on)
