@@ -131,7 +131,7 @@ def load(database_url: str, auctions: int, bids: int) -> float:
     started = time.monotonic()
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x" * 40, "BOT_MODE": "off", "DEV_LOGIN": True})
     tables = list(zip(("users", "categories", "auctions", "bids"), (USER_COLUMNS, CATEGORY_COLUMNS, AUCTION_COLUMNS, BID_COLUMNS),
-                      catalogue(auctions, bids)))
+                      catalogue(auctions, bids), strict=True))
     with app.app_context():
         db.create_all()
         raw = db.engine.raw_connection()
@@ -235,7 +235,7 @@ def main() -> None:
     home = results["home page"][0]
     searches = [ms for name, (latencies, _, _) in results.items() if name != "home page" for ms in latencies]
     print(f"{'case':36}{'cards':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
-    for name, path in CASES:
+    for name, _path in CASES:
         latencies, errors, cards = results[name]
         print(f"{name:36}{cards:>7}{percentile(latencies, 50):>9.1f}{percentile(latencies, 95):>9.1f}{percentile(latencies, 99):>9.1f}{errors:>8}")
     home_p95, search_p95 = percentile(home, 95), percentile(searches, 95)
