@@ -58,8 +58,9 @@ def catalogue(auctions: int, bids: int, seed: int = 7):
     users = [(i, f"Person{i}", "en", "UTC", False, False, True, False, 1, now) for i in range(1, USERS + 1)]
     categories = [(i + 1, slug, slug.title(), slug.title(), i) for i, slug in enumerate(CATEGORIES)]
     per_auction = [0] * auctions
+    with_bids = rng.sample(range(auctions), int(auctions * 0.6))  # 40 % never get a bid
     for _ in range(bids):
-        per_auction[int(rng.paretovariate(1.2) * 3) % auctions if rng.random() < 0.3 else rng.randrange(auctions)] += 1
+        per_auction[with_bids[int(rng.paretovariate(1.2) * 3) % len(with_bids) if rng.random() < 0.3 else rng.randrange(len(with_bids))]] += 1
     auction_rows, bid_rows = [], []
     bid_id = 0
     rare_every = max(auctions // 20, 1)
@@ -127,6 +128,7 @@ def load(database_url: str, auctions: int, bids: int) -> float:
     """Create the schema and bulk-insert the catalogue; returns the seconds it took."""
     from auction import create_app
     from auction.extensions import db
+    from auction.models import search as search_index
 
     started = time.monotonic()
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x" * 40, "BOT_MODE": "off", "DEV_LOGIN": True})
@@ -139,9 +141,13 @@ def load(database_url: str, auctions: int, bids: int) -> float:
             if database_url.startswith("sqlite"):
                 cursor = raw.cursor()
                 cursor.execute("BEGIN")
+                # The index is filled in one pass afterwards ('rebuild'), then its trigger comes back.
+                cursor.execute(f"DROP TRIGGER {search_index.FTS_TABLE}_insert")
                 for table, columns, rows in tables:
                     marks = ", ".join("?" * len(columns.split(",")))
                     cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", (tuple(_sqlite(v) for v in row) for row in rows))
+                cursor.execute(search_index.SQLITE_REBUILD)
+                cursor.execute(search_index.SQLITE_INDEX[1])
                 cursor.execute("COMMIT")
                 cursor.execute("ANALYZE")
             else:

@@ -103,15 +103,6 @@ def test_status_filter(app, catalogue):
     assert "Cancelled dragon" not in titles(app, "", status="all")
 
 
-def test_a_scheduled_auction_counts_as_live_once_its_start_has_passed(app, catalogue):
-    with app.app_context():
-        auction = db.session.get(Auction, catalogue["ids"]["Future dragon egg"])
-        auction.starts_at = utcnow() - timedelta(seconds=1)
-        db.session.commit()
-    assert "Future dragon egg" in titles(app, "dragon")
-    assert titles(app, "dragon", status="scheduled") == []
-
-
 def test_category_kind_price_and_seller_filters(app, catalogue):
     assert set(titles(app, category="art")) == {"Red dragon sticker pack", "Пиксельный дракон"}
     assert set(titles(app, "dragon", category="games")) == {"Sword of dawn"}

@@ -29,9 +29,10 @@ from auction.services.transaction import atomic
 
 MAX_SAVED = 20
 ALERT_GAP = timedelta(hours=1)
-# A listing's created_at is taken a moment before its transaction commits: look only at what is
-# at least this old, so a row still being written is seen on the next run instead of skipped.
-SETTLE = timedelta(seconds=10)
+# A listing's created_at is taken a moment before its transaction commits, and a scheduled
+# auction turns live when the opening job (every 10 s) reaches it: look only at what is at least
+# this old, so a row still being written or opened is seen on the next run instead of skipped.
+SETTLE = timedelta(seconds=30)
 TITLES_IN_ALERT = 3
 
 

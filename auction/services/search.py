@@ -3,8 +3,8 @@
 Whatever a person types is searched as words: the text is cut into letters-and-digits
 tokens here and the database query is written from those tokens alone, so quotes, `*`,
 `-`, parentheses, `AND`/`NEAR` and SQL are never operators (nor errors). A quoted part
-is a phrase; every other word must appear (as a word or the start of one) in the title or
-the description. SQLite answers with FTS5 (bm25 ranking, title ten times the description),
+is a phrase; every other word must appear (as a word or the start of one; a word longer than
+eight letters by its first eight) in the title or the description. SQLite answers with FTS5 (bm25 ranking, title ten times the description),
 PostgreSQL with its `tsvector` index (ts_rank, title weight A) — see auction/models/search.py.
 """
 
@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Float, Integer, and_, func, literal_column, or_, select, text
+from sqlalchemy import and_, bindparam, column, func, literal_column, or_, select, table
 from sqlalchemy.orm import selectinload
 
 from auction.extensions import db
@@ -30,11 +30,13 @@ MAX_PAGE = 200
 MAX_QUERY_CHARS = 200  # what is read of the words a person typed
 MAX_TERMS = 12
 MAX_TERM_CHARS = 40
+PREFIX_CHARS = 8  # the longest prefix index of auctions_fts
 STATUSES = ("live", "scheduled", "ended", "all")
 SORTS = ("relevance", "ending", "newest", "price_asc", "price_desc", "bids")
 # "Ending within": the filter's choices, in seconds.
 ENDING_WITHIN = {"1h": 3600, "24h": 24 * 3600, "7d": 7 * 24 * 3600}
 MAX_PRICE = 10**12
+RANKED_POOL = 1000  # "best match" ranks this many matches, the ones ending soonest
 
 _TOKEN = re.compile(r"[^\W_]+")
 _PHRASE = re.compile(r'"([^"]*)"')
@@ -78,9 +80,11 @@ def parse_terms(query: str) -> SearchTerms:
 
 
 def fts5_query(terms: SearchTerms) -> str:
-    """An FTS5 MATCH expression: every token a quoted string (so never an operator), each a prefix."""
-    parts = [f'"{word}"*' for word in terms.words]
-    parts += [" + ".join(f'"{token}"*' for token in phrase) for phrase in terms.phrases]
+    """An FTS5 MATCH expression: every token a quoted string (so never an operator), each a prefix
+    of at most PREFIX_CHARS letters (the longest prefix the index keeps; PostgreSQL's stemmer cuts
+    long words similarly)."""
+    parts = [f'"{word[:PREFIX_CHARS]}"*' for word in terms.words]
+    parts += [" + ".join(f'"{token[:PREFIX_CHARS]}"*' for token in phrase) for phrase in terms.phrases]
     return " AND ".join(parts)
 
 
@@ -221,18 +225,10 @@ class SearchResults:
         return self.page > 1
 
 
-def _open_now(now: datetime):
-    # Scheduled auctions open by the clock, whether or not the opening job has run yet.
-    return or_(Auction.status == "live", and_(Auction.status == "scheduled", Auction.starts_at <= now))
-
-
-def _status_condition(status: str, now: datetime):
-    if status == "live":
-        return _open_now(now)
-    if status == "scheduled":
-        return and_(Auction.status == "scheduled", Auction.starts_at > now)
-    if status == "ended":
-        return Auction.status == "ended"
+def _status_condition(status: str):
+    # The same test as the home page (status = 'live'): one index range, in the order asked for.
+    if status in ("live", "scheduled", "ended"):
+        return Auction.status == status
     return Auction.status.in_(("live", "scheduled", "ended"))
 
 
@@ -250,7 +246,7 @@ def _buy_now_offered():
 
 
 def _conditions(filters: SearchFilters, category: Category | None, now: datetime) -> list:
-    conditions = [_status_condition(filters.status, now)]
+    conditions = [_status_condition(filters.status)]
     if category is not None:
         conditions.append(Auction.category_id == category.id)
     if filters.kind:
@@ -269,9 +265,7 @@ def _conditions(filters: SearchFilters, category: Category | None, now: datetime
     return conditions
 
 
-def _order(sort: str, rank):
-    if sort == "relevance" and rank is not None:
-        return [rank, Auction.ends_at, Auction.id]
+def _order(sort: str):
     return {
         "newest": [Auction.starts_at.desc(), Auction.id.desc()],
         "price_asc": [Auction.current_price, Auction.id],
@@ -280,30 +274,44 @@ def _order(sort: str, rank):
     }.get(sort, [Auction.ends_at, Auction.id])
 
 
+def _fts_match(terms: SearchTerms):
+    return literal_column(FTS_TABLE).op("MATCH")(bindparam("fts_match", fts5_query(terms)))
+
+
 def matching_query(terms: SearchTerms, filters: SearchFilters, sort: str, category: Category | None, now: datetime, extra: list | None = None):
-    """The SELECT of auctions matching `terms` and `filters` in `sort` order (no paging)."""
-    query = select(Auction).where(*_conditions(filters, category, now), *(extra or []))
-    rank = None
-    if terms:
-        if db.engine.dialect.name == "postgresql":
-            tsquery = func.to_tsquery(literal_column("'russian'::regconfig"), tsquery_text(terms))
-            vector = literal_column(f"auctions.{VECTOR_COLUMN}")
-            query = query.where(vector.op("@@")(tsquery))
-            rank = func.ts_rank(vector, tsquery).desc()
-        elif sort == "relevance":
-            matches = (
-                text(f"SELECT rowid AS auction_id, bm25({FTS_TABLE}, 10.0, 1.0) AS rank FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :match")
-                .bindparams(match=fts5_query(terms))
-                .columns(auction_id=Integer, rank=Float)
-                .subquery("matches")
-            )
-            query = query.join(matches, matches.c.auction_id == Auction.id)
-            rank = matches.c.rank
-        else:
-            # Another order: let the database walk that order's index and look each row up in the matches.
-            matches = text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :match").bindparams(match=fts5_query(terms))
-            query = query.where(Auction.id.in_(matches.columns(rowid=Integer)))
-    return query.order_by(*_order(sort, rank))
+    """The SELECT of auctions matching `terms` and `filters` in `sort` order (no paging).
+
+    "Best match" ranks the RANKED_POOL matching auctions that end soonest: a very common word
+    matches tens of thousands, and scoring every one of them would cost more than the page.
+    """
+    conditions = [*_conditions(filters, category, now), *(extra or [])]
+    if not terms:
+        return select(Auction).where(*conditions).order_by(*_order(sort))
+    postgresql = db.engine.dialect.name == "postgresql"
+    if postgresql:
+        tsquery = func.to_tsquery(literal_column("'russian'::regconfig"), tsquery_text(terms))
+        vector = literal_column(f"auctions.{VECTOR_COLUMN}")
+        conditions.append(vector.op("@@")(tsquery))
+    else:
+        fts = table(FTS_TABLE, column("rowid"))
+        conditions.append(Auction.id.in_(select(fts.c.rowid).where(_fts_match(terms))))
+    if sort != "relevance":
+        return select(Auction).where(*conditions).order_by(*_order(sort))
+    pool = select(Auction.id).where(*conditions).order_by(Auction.ends_at, Auction.id).limit(RANKED_POOL).subquery("pool")
+    if postgresql:
+        return (
+            select(Auction)
+            .join(pool, pool.c.id == Auction.id)
+            .order_by(func.ts_rank(vector, tsquery).desc(), Auction.ends_at, Auction.id)
+        )
+    fts = table(FTS_TABLE, column("rowid"))
+    ranked = (
+        select(fts.c.rowid.label("auction_id"), func.bm25(literal_column(FTS_TABLE), 10.0, 1.0).label("rank"))
+        # `rowid + 0`: a plain rowid IN (...) would run the MATCH once per pooled auction.
+        .where(_fts_match(terms), (fts.c.rowid + 0).in_(select(pool.c.id)))
+        .subquery("ranked")
+    )
+    return select(Auction).join(ranked, ranked.c.auction_id == Auction.id).order_by(ranked.c.rank, Auction.ends_at, Auction.id)
 
 
 def search_auctions(query: str, filters: SearchFilters, sort: str, page: int = 1, per_page: int = PAGE_SIZE) -> SearchResults:

@@ -35,6 +35,9 @@ def upgrade():
     )
     with op.batch_alter_table("saved_searches", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_saved_searches_last_alerted_at"), ["last_alerted_at"], unique=False)
+    with op.batch_alter_table("auctions", schema=None) as batch_op:
+        batch_op.create_index("ix_auctions_status_current_price", ["status", "current_price"], unique=False)
+        batch_op.create_index("ix_auctions_status_bid_count", ["status", "bid_count"], unique=False)
     dialect = op.get_bind().dialect.name
     for statement in search.index_statements(dialect):
         op.execute(statement)
@@ -48,6 +51,9 @@ def downgrade():
     dialect = op.get_bind().dialect.name
     for statement in {"sqlite": search.SQLITE_DROP, "postgresql": search.POSTGRESQL_DROP}.get(dialect, []):
         op.execute(statement)
+    with op.batch_alter_table("auctions", schema=None) as batch_op:
+        batch_op.drop_index("ix_auctions_status_bid_count")
+        batch_op.drop_index("ix_auctions_status_current_price")
     with op.batch_alter_table("saved_searches", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_saved_searches_last_alerted_at"))
     op.drop_table("saved_searches")
