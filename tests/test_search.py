@@ -179,3 +179,18 @@ def test_parse_request_reads_the_url_and_names_what_it_ignored(app):
         assert (odd.sort, odd.page, odd.filters) == ("relevance", 1, SearchFilters())
         crossed = parse_request({"min_price": "50", "max_price": "10"})
         assert crossed.filters.max_price is None and "max_price" in crossed.errors
+
+
+def test_best_match_ranks_the_pool_of_matches_ending_soonest(app, catalogue, monkeypatch):
+    monkeypatch.setattr(search, "RANKED_POOL", 1)
+    # Both match "dragon"; the sticker pack ends first, so a pool of one holds it alone.
+    assert titles(app, "dragon") == ["Red dragon sticker pack"]
+    monkeypatch.setattr(search, "RANKED_POOL", 1000)
+    assert titles(app, "dragon", sort="relevance") == ["Red dragon sticker pack", "Sword of dawn"]
+    assert titles(app, "dragon", sort="ending") == ["Red dragon sticker pack", "Sword of dawn"]
+
+
+def test_long_words_are_searched_by_their_first_eight_letters(app, catalogue):
+    assert search.fts5_query(parse_terms("legendary animated")) == '"legendar"* AND "animated"*'
+    assert titles(app, "legendary") == ["Sword of dawn"]
+    assert titles(app, "legendaries") == ["Sword of dawn"]
