@@ -180,7 +180,7 @@ CASES = [
     ("phrase", f'/search?q="{PHRASE}"'),
     ("category, price, cheapest", "/search?category=art&min_price=100&max_price=900&sort=price_asc"),
     ("word, Dutch, ending in a day", "/search?q=pack&kind=dutch&ending=24h"),
-    ("buy it now, any state, most bids", "/search?buy_now=1&status=all&sort=bids"),
+    ("buy it now, cheapest", "/search?buy_now=1&sort=price_asc"),
 ]
 
 

@@ -194,3 +194,10 @@ def test_long_words_are_searched_by_their_first_eight_letters(app, catalogue):
     assert search.fts5_query(parse_terms("legendary animated")) == '"legendar"* AND "animated"*'
     assert titles(app, "legendary") == ["Sword of dawn"]
     assert titles(app, "legendaries") == ["Sword of dawn"]
+
+
+def test_many_matches_walk_the_order_and_find_the_same(app, catalogue, monkeypatch):
+    cases = [("dragon", "relevance"), ("dragon", "ending"), ("dragon", "price_desc"), ('"red dragon"', "relevance"), ("дракон", "newest")]
+    looked_up = [titles(app, query, sort=sort) for query, sort in cases]
+    monkeypatch.setattr(search, "LOOKUP_LIMIT", 0)  # every query now counts as a common word
+    assert [titles(app, query, sort=sort) for query, sort in cases] == looked_up
