@@ -56,6 +56,8 @@ def test_search_filter_and_open_a_result(browser, app, site, shop):
     page.locator("form.nav-search input[name=q]").press("Enter")
     expect(page.locator("#search-results .auction-card")).to_have_count(2)
     assert page.url.endswith("/search?q=dragon")
+    # The page's own stylesheet came with the boosted swap: the filters sit in a bordered box.
+    assert page.locator(".search-filters").evaluate("e => getComputedStyle(e).borderTopStyle") == "solid"
     wait_until(page, "window.__streams.some(s => s.includes('listings'))")
     page.evaluate("window.__sameDocument = true")
 
