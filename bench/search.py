@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -32,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from bench.bids import fresh_database, percentile, redact, start_server  # noqa: E402
+from bench.bids import fresh_database, percentile, redact, server_env  # noqa: E402
 
 COMMON = ["digital", "pack", "set"]  # each in about a third of the titles
 RARE = "zephyrine"  # in about 20 auctions
@@ -104,7 +106,8 @@ def catalogue(auctions: int, bids: int, seed: int = 7):
         if kind == "dutch":
             start_price = max(start_price, 2)
             dutch = (1, 1, 60)
-            price, count, leader = start_price, 0, None
+            # Started long ago, one Star a minute: already at the floor (so the price-drop job finds nothing to do).
+            price, count, leader = (start_price if status == "scheduled" else 1), 0, None
         ended = status == "ended"
         auction_rows.append((
             auction_id, seller, rng.randint(1, len(CATEGORIES)), title, description, kind, status, start_price, price,
@@ -158,9 +161,8 @@ def load(database_url: str, auctions: int, bids: int) -> float:
                                 copy.write_row(row)
                     for table in ("users", "categories", "auctions", "bids"):
                         cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                        cursor.execute(f"ANALYZE {table}")
                 raw.commit()
-                raw.autocommit = True
-                raw.cursor().execute("VACUUM ANALYZE")
         finally:
             raw.close()
         db.engine.dispose()
@@ -182,6 +184,25 @@ CASES = [
     ("word, Dutch, ending in a day", "/search?q=pack&kind=dutch&ending=24h"),
     ("buy it now, cheapest", "/search?buy_now=1&sort=price_asc"),
 ]
+
+
+def start_server(database_url: str, timeout: float = 180) -> tuple[subprocess.Popen, str]:
+    """`python wsgi.py` on a free port; waits for /healthz (a big catalogue makes the first start slow)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, str(ROOT / "wsgi.py")], cwd=ROOT, env=server_env(database_url, port),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base_url + "/healthz", timeout=2).status_code == 200:
+                return process, base_url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"the server did not start within {timeout:.0f} s")
 
 
 def measure(base_url: str, path: str, requests: int, clients: int) -> tuple[list[float], int, int]:
