@@ -38,6 +38,7 @@ bench: setup
 	$(BIN)/python bench/sse_fanout.py --watchers 2000 --events 100 --rate 2
 	$(BIN)/python bench/sse_fanout.py --watchers 10000 --events 10 --rate 1
 	$(BIN)/python bench/bids.py --bidders 32
+	$(BIN)/python bench/search.py
 
 translations: $(VENV)/.installed
 	# --ignore-dirs replaces Babel's legacy rule that silently skips _partials/.

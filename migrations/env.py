@@ -6,6 +6,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from auction.models.search import is_search_index
 from auction.models.types import UTCDateTime
 
 config = context.config
@@ -25,6 +26,11 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_name(name, type_, parent_names):
+    """Leave the full-text index alone: each database builds it by hand (auction/models/search.py)."""
+    return not is_search_index(name, type_)
+
+
 def skip_empty_revisions(context, revision, directives):
     if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
         directives[:] = []
@@ -37,6 +43,7 @@ def run_migrations_offline():
         target_metadata=target_db.metadata,
         literal_binds=True,
         render_item=render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -45,6 +52,7 @@ def run_migrations_offline():
 def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", skip_empty_revisions)
+    conf_args.setdefault("include_name", include_name)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

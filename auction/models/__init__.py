@@ -3,6 +3,7 @@
 from auction.models.auctions import Auction, AuctionImage, Bid, Category
 from auction.models.messaging import Notification, OutboxMessage, SupportMessage, SupportTicket
 from auction.models.money import Hold, LedgerAccount, LedgerTransfer, Payment, StarPurchase
+from auction.models.search import SavedSearch
 from auction.models.social import Achievement, Rating, UserAchievement, WatchlistEntry
 from auction.models.submissions import Submission
 from auction.models.types import utcnow
@@ -21,6 +22,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "Rating",
+    "SavedSearch",
     "StarPurchase",
     "Submission",
     "Subscription",

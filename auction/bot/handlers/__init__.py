@@ -30,6 +30,7 @@ HANDLER_MODULES = (
     "auction.bot.handlers.payments",
     "auction.bot.handlers.bidding",
     "auction.bot.handlers.watching",
+    "auction.bot.handlers.search",
 )
 
 MENU_COMMANDS = (
@@ -38,6 +39,7 @@ MENU_COMMANDS = (
     ("status", _l("Your Stars, subscription and bids")),
     ("paysupport", _l("Help with payments and refunds")),
     ("watchlist", _l("Auctions you watch")),
+    ("search", _l("Find auctions by words")),
 )
 
 
