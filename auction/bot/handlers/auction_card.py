@@ -37,8 +37,8 @@ from auction.services.users import TelegramProfile, upsert_telegram_user
 
 log = logging.getLogger("auction.bot")
 
-BID_DATA = re.compile(r"bid:(\d{1,18}):(\d{1,12})")
-CARD_DATA = re.compile(r"(bidask|watch|unwatch|card):(\d{1,18})")
+BID_DATA = re.compile(r"bid:([0-9]{1,9}):([0-9]{1,9})")  # ASCII digits within SQL INTEGER
+CARD_DATA = re.compile(r"(bidask|watch|unwatch|card):([0-9]{1,9})")
 STARS_TEXT = re.compile(r"[0-9]{1,12}")
 PENDING = "pending_bid"  # user_data key: {"chat_id", "auction_id", "card"} while "Other amount" waits for a number
 TOAST_LIMIT = 200  # answerCallbackQuery's text limit

@@ -13,7 +13,7 @@ from auction.bot.bridge import call_service, flask_app, profile_of, sender, spea
 from auction.bot.handlers.auction_card import card_for, registered
 from auction.services.users import TelegramProfile
 
-AUCTION_LINK = re.compile(r"auction_(\d{1,18})")
+AUCTION_LINK = re.compile(r"auction_([0-9]{1,9})")  # ASCII digits within SQL INTEGER
 
 
 def register(application: Application) -> None:
