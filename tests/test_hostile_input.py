@@ -206,7 +206,7 @@ def test_every_bot_command_and_button_survives_hostile_input(make_app, make_user
             fake_telegram.inject_message(alice, value[:4096] or "x")  # an answer to a question the bot asked
         mark = fake_telegram.mark()
         fake_telegram.inject_message(alice, "/start")
-        fake_telegram.wait_for_call("sendMessage", lambda p: p["chat_id"] == alice["id"], since=mark, timeout=30)
+        fake_telegram.wait_for_call("sendMessage", lambda p: p["chat_id"] == alice["id"], since=mark, timeout=120)
     crashes = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR and record.name.startswith("auction")]
     assert not crashes, crashes[:10]
     after = table_counts(app)

@@ -432,6 +432,7 @@ def _open_ticket(user_id: int, payment_id: int | None, body: str, from_staff: bo
         subject=f"Payment #{payment_id}" if payment_id else "Payment support request",
         payment_id=payment_id,
     )
+    body = body.replace("\x00", "\ufffd")  # PostgreSQL cannot store NUL; the rest of the message stays
     ticket.messages.append(SupportMessage(author_id=None if from_staff else user_id, from_staff=from_staff, body=body))
     db.session.add(ticket)
     db.session.flush()
