@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from auction.live import renders
 from auction.services import ledger, payments
 from auction.services.errors import ServiceError
+from auction.web.formatting import stars
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,8 @@ def buy():
     """Start a purchase and show the Telegram invoice link to pay it."""
     raw = request.form.get("amount") or request.form.get("other_amount")
     if not bot_is_available():
-        flash(_("Buying Stars needs the Telegram bot, which is not configured on this server."), "error")
+        log.warning("wallet: a purchase was refused because the bot is not running (set TELEGRAM_BOT_TOKEN and BOT_MODE)")
+        flash(_("Buying Stars is not available at the moment. Please try again later."), "error")
         return redirect(url_for("wallet.show"))
     try:
         purchase = payments.start_purchase(current_user.id, payments.parse_amount(raw), "web")
@@ -126,10 +128,16 @@ def sandbox_top_up():
     return redirect(url_for("wallet.show"))
 
 
+@bp.app_template_global("header_balance")
+def header_balance() -> int:
+    """The signed-in person's available Stars, for the header (kept live by `balance_changed`)."""
+    return ledger.balances(current_user.id).available
+
+
 @renders("balance_changed")
 def render_balance(app: Flask, data: dict, locale: str) -> list[tuple[str, str]]:
     """The wallet's balance box, pushed when the user's Stars move (a payment, a bid, a sale)."""
     balances = ledger.Balances(available=data["available"], held=data["held"])
     holds = ledger.active_holds(data["user_id"]) if "user_id" in data else []
     html = render_template("wallet/_balance.html", balances=balances, holds=holds)
-    return [("wallet-balance", html)]
+    return [("wallet-balance", html), ("nav-balance", stars(data["available"]))]
