@@ -135,11 +135,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from auction.web.admin import bp as admin_bp
     from auction.web.auctions import bp as auctions_bp
     from auction.web.auth import bp as auth_bp
     from auction.web.auth import dev_bp
     from auction.web.help import bp as help_bp
     from auction.web.main import bp as main_bp
+    from auction.web.payouts import bp as payouts_bp
     from auction.web.telegram import bp as telegram_bp
     from auction.web.wallet import bp as wallet_bp
     from auction.web.wallet import sandbox_bp as wallet_sandbox_bp
@@ -152,6 +154,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(wallet_bp)
     app.register_blueprint(watching_bp)
     app.register_blueprint(help_bp)
+    app.register_blueprint(payouts_bp)
+    app.register_blueprint(admin_bp)
     if app.config["DEV_LOGIN"]:
         app.register_blueprint(dev_bp)
         app.register_blueprint(wallet_sandbox_bp)

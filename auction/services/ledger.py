@@ -30,7 +30,7 @@ from sqlalchemy import and_, event, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from auction.extensions import db
-from auction.models import Auction, Hold, LedgerAccount, LedgerTransfer, Payment, utcnow
+from auction.models import Auction, Hold, LedgerAccount, LedgerTransfer, Payment, PayoutRequest, utcnow
 from auction.models.money import USER_ACCOUNT_KINDS
 from auction.services.errors import NotFound, ServiceError
 from auction.services.transaction import atomic, emit
@@ -44,6 +44,9 @@ SALE = "sale"  # buyer's held/available -> seller's available: price less fee
 FEE = "fee"  # buyer's held/available -> platform_revenue: the platform's cut
 REFUND = "refund"  # available -> telegram_stars: a purchase given back
 REFUND_CANCELED = "refund_canceled"  # telegram_stars -> available: Telegram turned the refund down
+PAYOUT = "payout"  # available -> payouts_pending: a seller asked for a payout
+PAYOUT_PAID = "payout_paid"  # payouts_pending -> payouts_paid: an admin paid it out off the platform
+PAYOUT_RETURNED = "payout_returned"  # payouts_pending -> available: an admin rejected it
 REASONS = (PURCHASE, SANDBOX, HOLD, RELEASE, SALE, FEE, REFUND, REFUND_CANCELED)
 
 OUTSIDE_KINDS = ("telegram_stars", "sandbox")
@@ -488,6 +491,30 @@ def pay_now(buyer_id: int, seller_id: int, auction_id: int, price: int, fee_perc
     return available.balance
 
 
+# --- payouts (services/payouts.py keeps the requests) ------------------------------------
+
+
+@atomic
+def set_aside_payout(user_id: int, amount: int) -> int:
+    """Move `amount` available Stars to payouts pending (InsufficientFunds if short); returns the new available."""
+    _check_amount(amount)
+    accounts = _lock(("available", user_id), ("payouts_pending", None))
+    _transfer(accounts[("available", user_id)], accounts[("payouts_pending", None)], amount, PAYOUT)
+    return accounts[("available", user_id)].balance
+
+
+@atomic
+def finish_payout(user_id: int, amount: int, paid: bool) -> None:
+    """A pending payout of `amount` Stars leaves the platform (`paid`) or goes back to the user's available Stars."""
+    _check_amount(amount)
+    accounts = _lock(("available", user_id), ("payouts_pending", None), ("payouts_paid", None))
+    pending = accounts[("payouts_pending", None)]
+    if pending.balance < amount:
+        raise LedgerError()
+    target = accounts[("payouts_paid", None)] if paid else accounts[("available", user_id)]
+    _transfer(pending, target, amount, PAYOUT_PAID if paid else PAYOUT_RETURNED)
+
+
 # --- reading --------------------------------------------------------------------------
 
 
@@ -574,7 +601,8 @@ def check_invariants() -> list[str]:
     2. no user's available or held balance is below zero;
     3. each user's held balance == the sum of their active holds;
     4. every Telegram charge id is credited at most once;
-    5. every cached balance == the sum of its transfers.
+    5. every cached balance == the sum of its transfers;
+    6. the payouts pending account == the pending payout requests.
     """
     problems: list[str] = []
     session = db.session
@@ -623,7 +651,7 @@ def check_invariants() -> list[str]:
         # 2.
         if account.kind in USER_ACCOUNT_KINDS and min(computed, account.balance) < 0:
             problems.append(f"2. account {account.id} ({account.kind}, {owner}) is negative: {min(computed, account.balance)}")
-        if account.kind == "platform_revenue" and account.balance < 0:
+        if account.kind in ("platform_revenue", "payouts_pending") and account.balance < 0:
             problems.append(f"2. platform revenue account {account.id} is negative: {account.balance}")
 
     # 3.
@@ -637,6 +665,12 @@ def check_invariants() -> list[str]:
         held, reserved = held_by_user.get(user_id, 0), holds_by_user.get(user_id, 0)
         if held != reserved:
             problems.append(f"3. user {user_id}: held balance {held} != active holds {reserved}")
+
+    # 6.
+    pending = sum(a.balance for a in accounts if a.kind == "payouts_pending")
+    requested = session.scalar(select(func.coalesce(func.sum(PayoutRequest.amount), 0)).where(PayoutRequest.status == "pending"))
+    if pending != requested:
+        problems.append(f"6. payouts pending {pending} != pending payout requests {requested}")
 
     # 4.
     for charge_id, count in session.execute(

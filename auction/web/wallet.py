@@ -44,6 +44,10 @@ def history_label(entry: ledger.HistoryEntry) -> str:
         if entry.change > 0:
             return _("Sold “%(title)s”", title=title)
         return _("Paid for “%(title)s”", title=title)
+    if entry.reason == ledger.PAYOUT:
+        return _("Payout requested")
+    if entry.reason == ledger.PAYOUT_RETURNED:
+        return _("Payout rejected; Stars returned")
     if entry.reason == ledger.FEE:
         return _("Platform fee for “%(title)s”", title=title)
     return entry.reason
