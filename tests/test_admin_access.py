@@ -33,8 +33,9 @@ def admin_app(make_app):
 
 def test_the_table_covers_the_panel(admin_app):
     paths = {path for _, path in admin_routes(admin_app)}
-    assert {"/admin/", "/admin/payouts", "/admin/ledger", "/admin/audit"} <= paths
-    assert len(paths) >= 6
+    assert {"/admin/", "/admin/people", "/admin/auctions", "/admin/categories", "/admin/payments", "/admin/payouts",
+            "/admin/ledger", "/admin/audit"} <= paths
+    assert len(paths) >= 14
 
 
 def test_visitors_and_normal_people_get_404_everywhere(admin_app, make_user):

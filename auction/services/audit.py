@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from auction.extensions import db
 from auction.models import AdminAction
+from auction.services.transaction import atomic
 
 
 def record(admin_id: int, action: str, target_type: str, target_id: int | None, before: dict | None, after: dict | None) -> None:
@@ -16,6 +17,12 @@ def record(admin_id: int, action: str, target_type: str, target_id: int | None, 
     db.session.add(
         AdminAction(admin_id=admin_id, action=action, target_type=target_type, target_id=target_id, before=before, after=after)
     )
+
+
+@atomic
+def record_now(admin_id: int, action: str, target_type: str, target_id: int | None, before: dict | None, after: dict | None) -> None:
+    """Write one entry in a transaction of its own, for an action that spans several (a refund through Telegram)."""
+    record(admin_id, action, target_type, target_id, before, after)
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,18 @@
-"""Admin: payout requests (mark paid / reject) and the ledger check."""
+"""Admin: payments (find, refund), payout requests (mark paid / reject) and the ledger check."""
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import current_app, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from auction.services import ledger, payouts
+from auction.services import audit, ledger, moderation, payments, payouts
+from auction.services.errors import ServiceError
 from auction.web.admin import admin_ids, back, bp, run
+from auction.web.formatting import grouped
+from auction.web.wallet import bot_is_available
+
+REFUND_WAIT_SECONDS = 15
 
 PAYOUT_FILTERS = ("pending", "paid", "rejected", "all")
 
@@ -42,3 +47,55 @@ def payout_reject(payout_id: int):
 def ledger_check():
     """The `ledger check` of the live database: every broken invariant, or none."""
     return render_template("admin/ledger.html", problems=ledger.check_invariants())
+
+
+@bp.get("/payments")
+def payments_list():
+    """Telegram payments, newest first; find one by number, charge id or payer."""
+    query = request.args.get("q", "")[:128]
+    return render_template("admin/payments.html", payments=moderation.find_payments(query), q=query, bot_running=bot_is_available())
+
+
+@bp.post("/payments/<int:payment_id>/refund")
+def payment_refund(payment_id: int):
+    """Refund a whole purchase through Telegram's refundStarPayment (the same service as the bot's /refund)."""
+    if not bot_is_available():
+        flash(_("The bot is not running, so Telegram cannot be asked for a refund now."), "error")
+        return back("admin.payments_list")
+    try:
+        result = payments.refund_payment(current_user.id, payment_id, send_refund)
+    except ServiceError as exc:
+        flash(exc.render(grouped), "error")
+        audit.record_now(current_user.id, "refund_refused", "payment", payment_id, None, {"error": str(exc)})
+        return back("admin.payments_list")
+    if result.completed:
+        flash(_("Payment #%(id)s refunded; the person was told.", id=payment_id), "success")
+    else:
+        flash(_("Telegram did not answer, so it is unknown whether payment #%(id)s was refunded. Its Stars stay set aside; "
+                "press Refund again to ask Telegram again.", id=payment_id), "warning")
+    audit.record_now(current_user.id, "refund" if result.completed else "refund_unknown", "payment", payment_id,
+                     {"status": "paid"}, {"status": "refunded" if result.completed else "refund pending", "amount": result.amount})
+    return back("admin.payments_list")
+
+
+async def _refund_star_payment(bot, telegram_user_id: int, charge_id: str) -> None:
+    await bot.refund_star_payment(telegram_user_id, charge_id)
+
+
+def send_refund(telegram_user_id: int, charge_id: str) -> None:
+    """Ask Telegram to refund, through the running bot; RefundDeclined when Telegram says no.
+
+    Any other failure (a timeout, the network) propagates: the outcome is then unknown.
+    """
+    from telegram.error import BadRequest, NetworkError, TelegramError
+
+    runtime = current_app.extensions.get("bot_runtime")
+    try:
+        runtime.call(_refund_star_payment, telegram_user_id, charge_id, timeout=REFUND_WAIT_SECONDS)
+    except TelegramError as error:
+        # BadRequest is a NetworkError in python-telegram-bot, but it is Telegram's answer.
+        if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+            raise
+        if "charge_already_refunded" in error.message.lower():
+            return  # a retry after a lost answer: the first request did refund
+        raise payments.RefundDeclined(error.message) from error
