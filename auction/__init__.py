@@ -142,6 +142,7 @@ def register_blueprints(app: Flask) -> None:
     from auction.web.help import bp as help_bp
     from auction.web.main import bp as main_bp
     from auction.web.payouts import bp as payouts_bp
+    from auction.web.support import bp as support_bp
     from auction.web.telegram import bp as telegram_bp
     from auction.web.wallet import bp as wallet_bp
     from auction.web.wallet import sandbox_bp as wallet_sandbox_bp
@@ -156,6 +157,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(help_bp)
     app.register_blueprint(payouts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(support_bp)
     if app.config["DEV_LOGIN"]:
         app.register_blueprint(dev_bp)
         app.register_blueprint(wallet_sandbox_bp)

@@ -34,7 +34,7 @@ def admin_app(make_app):
 def test_the_table_covers_the_panel(admin_app):
     paths = {path for _, path in admin_routes(admin_app)}
     assert {"/admin/", "/admin/people", "/admin/auctions", "/admin/categories", "/admin/payments", "/admin/payouts",
-            "/admin/ledger", "/admin/audit"} <= paths
+            "/admin/ledger", "/admin/audit", "/admin/support"} <= paths
     assert len(paths) >= 14
 
 

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from auction.extensions import db
 from auction.models.auctions import Auction, Bid
-from auction.models.messaging import SupportMessage
 from auction.models.money import LedgerTransfer, Payment
 from auction.models.types import UTCDateTime, one_of, utcnow
 from auction.models.users import User
@@ -73,5 +72,3 @@ Index("ix_auctions_status_closed_at", Auction.status, Auction.closed_at)
 Index("ix_bids_created_at", Bid.created_at)
 Index("ix_ledger_transfers_reason_created_at", LedgerTransfer.reason, LedgerTransfer.created_at)
 Index("ix_payments_created_at", Payment.created_at)
-# The support chat's copy of a message: an admin's reply there points at it.
-Index("ix_support_messages_relay_message_id", SupportMessage.relay_message_id)

@@ -92,6 +92,5 @@ class SupportMessage(db.Model):
     from_staff: Mapped[bool] = mapped_column(Boolean, default=False)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    relay_message_id: Mapped[int | None] = mapped_column(BigInteger)  # its copy in SUPPORT_CHAT_ID
 
     ticket: Mapped[SupportTicket] = relationship(back_populates="messages")

@@ -1,4 +1,4 @@
-"""admin: payout requests, the audit log, the payouts ledger accounts, support relay ids, analytics indexes
+"""admin: payout requests, the audit log, the payouts ledger accounts, analytics indexes
 
 Revision ID: 0015_admin
 Revises: 0002
@@ -70,10 +70,6 @@ def upgrade():
         batch_op.drop_constraint(op.f("ck_ledger_accounts_kind_valid"), type_="check")
         batch_op.create_check_constraint(op.f("ck_ledger_accounts_kind_valid"), NEW_KINDS)
 
-    with op.batch_alter_table("support_messages") as batch_op:
-        batch_op.add_column(sa.Column("relay_message_id", sa.BigInteger(), nullable=True))
-        batch_op.create_index("ix_support_messages_relay_message_id", ["relay_message_id"], unique=False)
-
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns, unique=False)
 
@@ -81,9 +77,6 @@ def upgrade():
 def downgrade():
     for name, table, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)
-    with op.batch_alter_table("support_messages") as batch_op:
-        batch_op.drop_index("ix_support_messages_relay_message_id")
-        batch_op.drop_column("relay_message_id")
     op.execute("DELETE FROM ledger_transfers WHERE debit_account_id IN (SELECT id FROM ledger_accounts WHERE kind IN ('payouts_pending', 'payouts_paid')) OR credit_account_id IN (SELECT id FROM ledger_accounts WHERE kind IN ('payouts_pending', 'payouts_paid'))")
     op.execute("DELETE FROM ledger_accounts WHERE kind IN ('payouts_pending', 'payouts_paid')")
     with op.batch_alter_table("ledger_accounts") as batch_op:

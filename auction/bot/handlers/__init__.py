@@ -23,6 +23,7 @@ HANDLER_MODULES = (
     "auction.bot.handlers.start",
     "auction.bot.handlers.payments",
     "auction.bot.handlers.auction_card",
+    "auction.bot.handlers.support",
 )
 
 MENU_COMMANDS = (
@@ -31,6 +32,7 @@ MENU_COMMANDS = (
     ("status", _l("Your Stars, subscription and bids")),
     ("paysupport", _l("Help with payments and refunds")),
     ("watchlist", _l("Auctions you watch")),
+    ("support", _l("Write to support")),
 )
 
 

@@ -57,4 +57,4 @@ def back(endpoint: str, **values):
     return redirect(url_for(endpoint, **values, **{key[2:]: value for key, value in query.items()}), 303)
 
 
-from auction.web.admin import moderation, money, overview  # noqa: E402,F401  (their routes join `bp`)
+from auction.web.admin import moderation, money, overview, support  # noqa: E402,F401  (their routes join `bp`)
