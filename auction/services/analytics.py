@@ -120,8 +120,8 @@ def report(start: date, end: date, locale: str = "en") -> Report:
     def between(column):
         return and_(column >= since, column < until)
 
-    people_total = session.scalar(select(func.count()).select_from(User).where(User.created_at < until, User.is_demo.is_(False)))
-    people_new = session.scalar(select(func.count()).select_from(User).where(between(User.created_at), User.is_demo.is_(False)))
+    people_total = session.scalar(select(func.count()).select_from(User).where(User.created_at < until))
+    people_new = session.scalar(select(func.count()).select_from(User).where(between(User.created_at)))
     bidders = select(Bid.bidder_id.label("user_id")).where(between(Bid.created_at))
     sellers = select(Auction.seller_id.label("user_id")).where(between(Auction.created_at))
     signed_in = select(User.id.label("user_id")).where(between(User.last_login_at))
