@@ -143,11 +143,15 @@ def register_blueprints(app: Flask) -> None:
     from auction.numbers import RecordIdConverter
 
     app.url_map.converters["int"] = RecordIdConverter  # every <int:...> in a URL here is a record id
+    from auction.web.admin import bp as admin_bp
     from auction.web.auctions import bp as auctions_bp
     from auction.web.auth import bp as auth_bp
     from auction.web.auth import dev_bp
+    from auction.web.help import bp as help_bp
     from auction.web.main import bp as main_bp
+    from auction.web.payouts import bp as payouts_bp
     from auction.web.search import bp as search_bp
+    from auction.web.support import bp as support_bp
     from auction.web.telegram import bp as telegram_bp
     from auction.web.wallet import bp as wallet_bp
     from auction.web.wallet import sandbox_bp as wallet_sandbox_bp
@@ -160,6 +164,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(wallet_bp)
     app.register_blueprint(watching_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(help_bp)
+    app.register_blueprint(payouts_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(support_bp)
     if app.config["DEV_LOGIN"]:
         app.register_blueprint(dev_bp)
         app.register_blueprint(wallet_sandbox_bp)

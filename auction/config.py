@@ -73,6 +73,7 @@ def load_config(env: Mapping[str, str] | None = None, env_file: Path = ROOT / ".
         "SUPPORT_CHAT_ID": get("SUPPORT_CHAT_ID", ""),
         "DEV_LOGIN": _flag(get("DEV_LOGIN")),
         "PLATFORM_FEE_PERCENT": _int(get("PLATFORM_FEE_PERCENT"), 5),
+        "PAYOUT_MIN": _int(get("PAYOUT_MIN"), 100),
         "STARS_MIN": _int(get("STARS_MIN"), 1),
         "STARS_MAX": _int(get("STARS_MAX"), 10_000),
         "PURCHASE_TTL_HOURS": _int(get("PURCHASE_TTL_HOURS"), 24),

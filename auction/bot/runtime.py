@@ -18,11 +18,12 @@ import logging
 
 from flask import Flask, current_app
 from telegram import Bot, LabeledPrice, Update
-from telegram.error import BadRequest, InvalidToken, NetworkError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
 from auction.bot.dispatcher import OutboxDispatcher
 from auction.bot.replies.payments import invoice_texts
+from auction.services.payments import RefundDeclined
 
 log = logging.getLogger("auction.bot")
 
@@ -30,6 +31,9 @@ WEBHOOK_PATH = "/telegram/webhook"
 RETRY_MAX_SECONDS = 300
 CURRENCY = "XTR"  # Telegram Stars
 _EXTENSION = "bot_runtime"
+
+
+REFUND_WAIT_SECONDS = 15
 
 
 class BotUnavailable(RuntimeError):
@@ -51,6 +55,10 @@ async def _invoice_link(bot: Bot, amount: int, payload: str, texts: dict) -> str
         prices=[LabeledPrice(texts["label"], amount)],
         provider_token="",  # Telegram Stars need no payment provider
     )
+
+
+async def _refund_star_payment(bot: Bot, telegram_user_id: int, charge_id: str) -> None:
+    await bot.refund_star_payment(telegram_user_id, charge_id)
 
 
 class BotRuntime:
@@ -176,6 +184,23 @@ class BotRuntime:
         telegram.error.TelegramError when Telegram refuses, TimeoutError after `timeout` seconds.
         """
         return self.call(_invoice_link, amount, payload, invoice_texts(amount), timeout=timeout)
+
+    def refund_star_payment(self, telegram_user_id: int, charge_id: str, timeout: float = REFUND_WAIT_SECONDS) -> None:
+        """Bot API `refundStarPayment`, from a worker thread: the `send_refund` of `payments.refund_payment`.
+
+        Raises RefundDeclined when Telegram refused (with its reason) and BotUnavailable when the
+        bot is not running; a lost answer (a timeout, the network) propagates as it is, since the
+        outcome is then unknown. "Already refunded" after such a loss counts as done.
+        """
+        try:
+            self.call(_refund_star_payment, telegram_user_id, charge_id, timeout=timeout)
+        except TelegramError as error:
+            # BadRequest is a NetworkError in python-telegram-bot, but it is Telegram's answer.
+            if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+                raise
+            if "charge_already_refunded" in error.message.lower():
+                return
+            raise RefundDeclined(error.message) from error
 
     def call(self, fn, *args, timeout: float = 10.0, **kwargs):
         """Run `await fn(bot, *args, **kwargs)` on the bot's loop from another thread (a view); returns its result.

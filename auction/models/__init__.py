@@ -1,5 +1,6 @@
 """Every table of the product; importing this module registers them all."""
 
+from auction.models.admin import AdminAction, PayoutRequest
 from auction.models.auctions import Auction, AuctionImage, Bid, Category
 from auction.models.messaging import Notification, OutboxMessage, SupportMessage, SupportTicket
 from auction.models.money import Hold, LedgerAccount, LedgerTransfer, Payment, StarPurchase
@@ -10,6 +11,8 @@ from auction.models.types import utcnow
 from auction.models.users import Subscription, UsedLoginHash, User
 
 __all__ = [
+    "AdminAction",
+    "PayoutRequest",
     "Achievement",
     "Auction",
     "AuctionImage",

@@ -16,7 +16,7 @@ from auction.extensions import db
 from auction.models.types import UTCDateTime, one_of, utcnow
 from auction.models.users import User
 
-ACCOUNT_KINDS = ("available", "held", "platform_revenue", "telegram_stars", "sandbox")
+ACCOUNT_KINDS = ("available", "held", "platform_revenue", "telegram_stars", "sandbox", "payouts_pending", "payouts_paid")
 USER_ACCOUNT_KINDS = ("available", "held")
 PURCHASE_STATUSES = ("pending", "paid", "canceled", "expired")
 PAYMENT_STATUSES = ("paid", "refunded")

@@ -17,13 +17,15 @@ from auction.services.ledger import credit_sandbox
 from auction.services.listings import ListingDraft, create_listing
 from auction.services.transaction import atomic
 
+# Stars pay for digital goods and services only (Telegram's payment rules), so the default
+# categories and the demo items are all digital. A database seeded before keeps its own rows.
 CATEGORIES = [
-    ("collectibles", "Collectibles", "Коллекционное"),
-    ("electronics", "Electronics", "Электроника"),
-    ("art", "Art", "Искусство"),
-    ("fashion", "Fashion", "Мода"),
-    ("home", "Home & garden", "Дом и сад"),
     ("gifts", "Telegram gifts", "Подарки Telegram"),
+    ("digital-art", "Digital art", "Цифровое искусство"),
+    ("game-items", "Game items", "Игровые предметы"),
+    ("templates", "Templates & assets", "Шаблоны и ассеты"),
+    ("services", "Services", "Услуги"),
+    ("lessons", "Lessons & courses", "Уроки и курсы"),
 ]
 
 @dataclass(frozen=True)
@@ -45,14 +47,14 @@ DEMO_USERS = [
 ]
 
 ITEMS = [
-    ("Vintage film camera", "A working 35 mm rangefinder from the seventies, with its leather case.", "electronics", 120),
-    ("Hand-painted tea set", "Six cups and a teapot, painted by hand in Gzhel blue.", "home", 80),
-    ("Signed vinyl record", "First pressing, signed on the sleeve. Plays without a crackle.", "collectibles", 250),
-    ("Mechanical keyboard", "Tactile switches, aluminium case, barely used.", "electronics", 60),
-    ("Watercolour: Neva at dawn", "Original watercolour, 30 × 40 cm, framed.", "art", 300),
-    ("Plush Durov duck", "A rare collectible plush, still with its tag.", "gifts", 40),
-    ("Wool scarf", "Hand-knitted, merino wool, deep green.", "fashion", 25),
-    ("Chess set in oak", "Hand-carved pieces and a folding board.", "collectibles", 150),
+    ("Telegram gift: Plush Pepe", "A rare collectible Telegram gift, sent to the winner's Telegram account after the sale.", "gifts", 120),
+    ("Notion planner template", "A yearly planner with a habit tracker and budget pages, shared as a Notion link.", "templates", 80),
+    ("Digital painting: Neva at dawn", "Original digital painting, 4000 × 3000 px PNG, with a licence for personal use.", "digital-art", 250),
+    ("Online guitar lesson, 45 min", "A video lesson for beginners: chords, strumming and your first song.", "lessons", 60),
+    ("Code review, one hour", "An hour on a video call going through your Python code, with written notes afterwards.", "services", 300),
+    ("Telegram gift: Durov's cap", "A limited Telegram gift, still upgradable to unique.", "gifts", 40),
+    ("Lightroom preset pack", "Twelve film-look presets for Lightroom on desktop and phone.", "templates", 25),
+    ("Legendary sword skin", "A tradeable in-game skin, handed over through the game's own trade window.", "game-items", 150),
 ]
 
 DEMO_STARS = 5_000

@@ -44,6 +44,9 @@ SALE = "sale"  # buyer's held/available -> seller's available: price less fee
 FEE = "fee"  # buyer's held/available -> platform_revenue: the platform's cut
 REFUND = "refund"  # available -> telegram_stars: a purchase given back
 REFUND_CANCELED = "refund_canceled"  # telegram_stars -> available: Telegram turned the refund down
+PAYOUT = "payout"  # available -> payouts_pending: a seller asked for a payout
+PAYOUT_PAID = "payout_paid"  # payouts_pending -> payouts_paid: an admin paid it out off the platform
+PAYOUT_RETURNED = "payout_returned"  # payouts_pending -> available: an admin rejected it
 
 
 @dataclass(frozen=True)
@@ -413,6 +416,30 @@ def pay_now(buyer_id: int, seller_id: int, auction_id: int, price: int, fee_perc
     _transfer(available, accounts[("available", seller_id)], price - fee, SALE, auction_id=auction_id)
     _transfer(available, accounts[("platform_revenue", None)], fee, FEE, auction_id=auction_id)
     return available.balance
+
+
+# --- payouts (services/payouts.py keeps the requests) ------------------------------------
+
+
+@atomic
+def set_aside_payout(user_id: int, amount: int) -> int:
+    """Move `amount` available Stars to payouts pending (InsufficientFunds if short); returns the new available."""
+    _check_amount(amount)
+    accounts = _lock(("available", user_id), ("payouts_pending", None))
+    _transfer(accounts[("available", user_id)], accounts[("payouts_pending", None)], amount, PAYOUT)
+    return accounts[("available", user_id)].balance
+
+
+@atomic
+def finish_payout(user_id: int, amount: int, paid: bool) -> None:
+    """A pending payout of `amount` Stars leaves the platform (`paid`) or goes back to the user's available Stars."""
+    _check_amount(amount)
+    accounts = _lock(("available", user_id), ("payouts_pending", None), ("payouts_paid", None))
+    pending = accounts[("payouts_pending", None)]
+    if pending.balance < amount:
+        raise LedgerError()
+    target = accounts[("payouts_paid", None)] if paid else accounts[("available", user_id)]
+    _transfer(pending, target, amount, PAYOUT_PAID if paid else PAYOUT_RETURNED)
 
 
 # --- reading --------------------------------------------------------------------------

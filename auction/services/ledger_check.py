@@ -6,7 +6,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from auction.extensions import db
-from auction.models import Hold, LedgerAccount, LedgerTransfer, Payment
+from auction.models import Hold, LedgerAccount, LedgerTransfer, Payment, PayoutRequest
 from auction.models.money import USER_ACCOUNT_KINDS
 from auction.services.ledger import PURCHASE, REFUND, REFUND_CANCELED
 
@@ -18,7 +18,8 @@ def check_invariants() -> list[str]:
     2. no user's available or held balance is below zero;
     3. each user's held balance == the sum of their active holds;
     4. every Telegram charge id is credited at most once;
-    5. every cached balance == the sum of its transfers.
+    5. every cached balance == the sum of its transfers;
+    6. the payouts pending account == the pending payout requests.
     """
     problems: list[str] = []
     session = db.session
@@ -67,8 +68,8 @@ def check_invariants() -> list[str]:
         # 2.
         if account.kind in USER_ACCOUNT_KINDS and min(computed, account.balance) < 0:
             problems.append(f"2. account {account.id} ({account.kind}, {owner}) is negative: {min(computed, account.balance)}")
-        if account.kind == "platform_revenue" and account.balance < 0:
-            problems.append(f"2. platform revenue account {account.id} is negative: {account.balance}")
+        if account.kind in ("platform_revenue", "payouts_pending") and account.balance < 0:
+            problems.append(f"2. {account.kind} account {account.id} is negative: {account.balance}")
 
     # 3.
     held_by_user = {a.user_id: a.balance for a in accounts if a.kind == "held"}
@@ -81,6 +82,12 @@ def check_invariants() -> list[str]:
         held, reserved = held_by_user.get(user_id, 0), holds_by_user.get(user_id, 0)
         if held != reserved:
             problems.append(f"3. user {user_id}: held balance {held} != active holds {reserved}")
+
+    # 6.
+    pending = sum(a.balance for a in accounts if a.kind == "payouts_pending")
+    requested = session.scalar(select(func.coalesce(func.sum(PayoutRequest.amount), 0)).where(PayoutRequest.status == "pending"))
+    if pending != requested:
+        problems.append(f"6. payouts pending {pending} != pending payout requests {requested}")
 
     # 4.
     for charge_id, count in session.execute(

@@ -160,6 +160,16 @@ def queue_telegram(
     return row
 
 
+def enqueue_to_chat(chat_id: int, kind: str, text: str, dedupe_key: str | None = None) -> int:
+    """Queue a plain message to a group chat (not a person), e.g. the support chat; returns the row id."""
+    row = OutboxMessage(channel="telegram", user_id=None, chat_id=chat_id, kind=kind, dedupe_key=dedupe_key, status="pending",
+                        payload={"text": text, "parse_mode": None, "buttons": [], "photo": None}, attempts=0, next_attempt_at=utcnow())
+    db.session.add(row)
+    db.session.flush()
+    db.session.info["outbox_queued"] = True
+    return row.id
+
+
 @atomic
 def mark_reachable(user_id: int) -> None:
     """The user wrote to the bot, so it is not blocked (any more)."""

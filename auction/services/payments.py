@@ -449,4 +449,8 @@ def open_payment_request(user_id: int, body: str, payment_id: int | None = None)
     body = (body or "").strip()
     if not body:
         raise ServiceError(_l("Describe the problem with your payment in a few words."))
-    return _open_ticket(user_id, payment_id, body[:4000], from_staff=False)
+    from auction.services import support
+
+    ticket_id = _open_ticket(user_id, payment_id, body[:4000], from_staff=False)
+    support.relay_ticket(ticket_id, support.chat_id_from(current_app.config.get("SUPPORT_CHAT_ID")))
+    return ticket_id

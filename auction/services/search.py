@@ -234,7 +234,7 @@ def _status_condition(status: str):
 
 
 def _buy_now_offered():
-    """Buy-it-now still offered (services.bidding.buy_now_available): until the first bid, or on an
+    """Buy-it-now still offered (services.rules.buy_now_available): until the first bid, or on an
     English auction with a reserve until the reserve is met — the price reaches the reserve exactly then."""
     return and_(
         Auction.buy_now_price.is_not(None),

@@ -93,6 +93,8 @@ def sign_in_with_telegram(data: Mapping[str, str], bot_token: str, max_age_secon
     except IntegrityError:
         raise LoginRejected(_l("This sign-in link was already used. Please sign in again.")) from None
     user = upsert_telegram_user(profile, admin_ids=admin_ids)
+    if user.is_suspended:
+        raise LoginRejected(_l("This account is suspended."))
     user.last_login_at = now
     return user.id
 
@@ -210,7 +212,7 @@ def load_session_user(session_id: str) -> User | None:
     if user_id is None or version is None:
         return None
     user = db.session.get(User, user_id)
-    if user is None or user.session_version != version:
+    if user is None or user.session_version != version or user.is_suspended:
         return None
     return user
 

@@ -74,7 +74,7 @@ def dev_login():
     """One-click sign-in as a demo user; exists only with DEV_LOGIN=1."""
     if request.method == "POST":
         user = db.session.get(User, numbers.read_id(request.form.get("user_id")) or 0)
-        if user is None or not user.is_demo:
+        if user is None or not user.is_demo or user.is_suspended:
             flash(_("Pick one of the demo users."), "error")
             return redirect(url_for("dev.dev_login"))
         return _finish_login(user)

@@ -13,6 +13,7 @@ from auction.bot.runtime import bot_runtime
 from auction.live import renders
 from auction.services import ledger, payments, wallet
 from auction.services.errors import ServiceError
+from auction.web.formatting import stars
 from auction.web.submissions import one_effect
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ def history_label(entry: wallet.HistoryEntry) -> str:
         if entry.change > 0:
             return _("Sold “%(title)s”", title=title)
         return _("Paid for “%(title)s”", title=title)
+    if entry.reason == ledger.PAYOUT:
+        return _("Payout requested")
+    if entry.reason == ledger.PAYOUT_RETURNED:
+        return _("Payout rejected; Stars returned")
     if entry.reason == ledger.FEE:
         return _("Platform fee for “%(title)s”", title=title)
     return entry.reason
@@ -101,7 +106,8 @@ def buy():
     """Start a purchase and show the Telegram invoice link to pay it."""
     raw = request.form.get("amount") or request.form.get("other_amount")
     if not bot_is_available():
-        flash(_("Buying Stars needs the Telegram bot, which is not configured on this server."), "error")
+        log.warning("wallet: a purchase was refused because the bot is not running (set TELEGRAM_BOT_TOKEN and BOT_MODE)")
+        flash(_("Buying Stars is not available at the moment. Please try again later."), "error")
         return redirect(url_for("wallet.show"))
     try:
         purchase = payments.start_purchase(current_user.id, payments.parse_amount(raw), "web")
@@ -125,10 +131,16 @@ def sandbox_top_up():
     return redirect(url_for("wallet.show"))
 
 
+@bp.app_template_global("header_balance")
+def header_balance() -> int:
+    """The signed-in person's available Stars, for the header (kept live by `balance_changed`)."""
+    return ledger.balances(current_user.id).available
+
+
 @renders("balance_changed")
 def render_balance(app: Flask, data: dict, locale: str) -> list[tuple[str, str]]:
     """The wallet's balance box, pushed when the user's Stars move (a payment, a bid, a sale)."""
     balances = ledger.Balances(available=data["available"], held=data["held"])
     holds = wallet.active_holds(data["user_id"]) if "user_id" in data else []
     html = render_template("wallet/_balance.html", balances=balances, holds=holds)
-    return [("wallet-balance", html)]
+    return [("wallet-balance", html), ("nav-balance", stars(data["available"]))]

@@ -4,7 +4,7 @@ A creating form (a new listing, a Stars purchase) carries a random key; the firs
 with it does the work and records where its result is, a repeated one is sent there.
 
 Revision ID: 0016_harden
-Revises: 0014_search
+Revises: 0015_admin
 Create Date: 2026-11-30 15:40:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = "0016_harden"
-down_revision = "0014_search"
+down_revision = "0015_admin"
 branch_labels = None
 depends_on = None
 

@@ -62,7 +62,7 @@ def test_home_page_shows_demo_auctions_and_dev_login_signs_in(browser, demo_site
     context, page, problems = open_page(browser, demo_site, 1280)
     page.goto(demo_site + "/")
     titles = page.locator(".auction-card .card-title").all_inner_texts()
-    assert "Vintage film camera" in titles and len(titles) == 8
+    assert "Telegram gift: Plush Pepe" in titles and len(titles) == 8
     images = page.locator(".auction-card img")
     assert images.count() == 8
     assert load_card_photos(page), "a card photo did not load"

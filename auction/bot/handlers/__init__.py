@@ -31,6 +31,7 @@ HANDLER_MODULES = (
     "auction.bot.handlers.bidding",
     "auction.bot.handlers.watching",
     "auction.bot.handlers.search",
+    "auction.bot.handlers.support",
 )
 
 MENU_COMMANDS = (
@@ -40,6 +41,7 @@ MENU_COMMANDS = (
     ("paysupport", _l("Help with payments and refunds")),
     ("watchlist", _l("Auctions you watch")),
     ("search", _l("Find auctions by words")),
+    ("support", _l("Write to support")),
 )
 
 

@@ -1,0 +1,83 @@
+"""Admin: payments (find, refund), payout requests (mark paid / reject) and the ledger check."""
+
+from __future__ import annotations
+
+from flask import flash, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from auction.bot.runtime import bot_runtime
+from auction.services import audit, moderation, payments, payouts
+from auction.services.errors import ServiceError
+from auction.services.ledger_check import check_invariants
+from auction.web.admin.panel import admin_ids, back, bp, run
+from auction.web.formatting import grouped
+from auction.web.wallet import bot_is_available
+
+PAYOUT_FILTERS = ("pending", "paid", "rejected", "all")
+
+
+@bp.get("/payouts")
+def payout_list():
+    """Payout requests: the pending ones oldest first, or the decided ones."""
+    status = request.args.get("status", "pending")
+    if status not in PAYOUT_FILTERS:
+        status = "pending"
+    rows = payouts.payout_requests(None if status == "all" else status)
+    return render_template("admin/payouts.html", payouts=rows, status=status, filters=PAYOUT_FILTERS)
+
+
+@bp.post("/payouts/<int:payout_id>/approve")
+def payout_approve(payout_id: int):
+    """Mark a payout paid off the platform, with the external reference."""
+    run(payouts.approve_payout, current_user.id, payout_id, request.form.get("reference", ""), admin_ids(),
+        success=_("Payout #%(id)s marked paid.", id=payout_id))
+    return back("admin.payout_list")
+
+
+@bp.post("/payouts/<int:payout_id>/reject")
+def payout_reject(payout_id: int):
+    """Reject a payout with a reason; its Stars go back to the seller."""
+    run(payouts.reject_payout, current_user.id, payout_id, request.form.get("reason", ""), admin_ids(),
+        success=_("Payout #%(id)s rejected; the Stars are back with the seller.", id=payout_id))
+    return back("admin.payout_list")
+
+
+@bp.get("/ledger")
+def ledger_check():
+    """The `ledger check` of the live database: every broken invariant, or none."""
+    return render_template("admin/ledger.html", problems=check_invariants())
+
+
+@bp.get("/payments")
+def payments_list():
+    """Telegram payments, newest first; find one by number, charge id or payer."""
+    query = request.args.get("q", "")[:128]
+    return render_template("admin/payments.html", payments=moderation.find_payments(query), q=query, bot_running=bot_is_available())
+
+
+@bp.post("/payments/<int:payment_id>/refund")
+def payment_refund(payment_id: int):
+    """Refund a whole purchase through Telegram's refundStarPayment (the same service as the bot's /refund)."""
+    if not bot_is_available():
+        flash(_("The bot is not running, so Telegram cannot be asked for a refund now."), "error")
+        return back("admin.payments_list")
+    try:
+        result = payments.refund_payment(current_user.id, payment_id, send_refund)
+    except ServiceError as exc:
+        flash(exc.render(grouped), "error")
+        audit.record_now(current_user.id, "refund_refused", "payment", payment_id, None, {"error": str(exc)})
+        return back("admin.payments_list")
+    if result.completed:
+        flash(_("Payment #%(id)s refunded; the person was told.", id=payment_id), "success")
+    else:
+        flash(_("Telegram did not answer, so it is unknown whether payment #%(id)s was refunded. Its Stars stay set aside; "
+                "press Refund again to ask Telegram again.", id=payment_id), "warning")
+    audit.record_now(current_user.id, "refund" if result.completed else "refund_unknown", "payment", payment_id,
+                     {"status": "paid"}, {"status": "refunded" if result.completed else "refund pending", "amount": result.amount})
+    return back("admin.payments_list")
+
+
+def send_refund(telegram_user_id: int, charge_id: str) -> None:
+    """Ask Telegram to refund through the running bot (RefundDeclined when Telegram says no)."""
+    bot_runtime().refund_star_payment(telegram_user_id, charge_id)
