@@ -3,7 +3,7 @@
 from auction.models.auctions import Auction, AuctionImage, Bid, Category
 from auction.models.messaging import Notification, OutboxMessage, SupportMessage, SupportTicket
 from auction.models.money import Hold, LedgerAccount, LedgerTransfer, Payment, StarPurchase
-from auction.models.social import Achievement, Rating, UserAchievement, WatchlistEntry
+from auction.models.social import Achievement, Rating, ReviewReport, UserAchievement, WatchlistEntry
 from auction.models.types import utcnow
 from auction.models.users import Subscription, UsedLoginHash, User
 
@@ -20,6 +20,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "Rating",
+    "ReviewReport",
     "StarPurchase",
     "Subscription",
     "SupportMessage",
