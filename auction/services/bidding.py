@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from auction.extensions import db
 from auction.models import Auction, Bid, Hold, User, utcnow
-from auction.services import ledger, listings, outbox
+from auction.services import achievements, ledger, listings, outbox, sale_followups
 from auction.services.errors import Forbidden, NotFound, ServiceError
 from auction.services.transaction import atomic, emit
 
@@ -465,6 +465,7 @@ def _place_bid(auction_id: int, bidder_id: int, max_amount: int, source: str) ->
         result = _place_english(auction, bidder_id, max_amount, source, now)
     else:
         result = _place_sealed(auction, bidder_id, max_amount, source, now)
+    achievements.on_bid_placed(bidder_id, first_on_auction=result.bid_count == 1)
     return result
 
 
@@ -800,3 +801,4 @@ def _notify_close(auction: Auction, losers: list[int]) -> None:
     for user_id in sorted(set(losers)):
         if user_id != auction.winner_id:
             _notify(user_id, "auction_lost", auction)
+    sale_followups.after_close(auction)
