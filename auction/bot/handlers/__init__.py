@@ -23,6 +23,7 @@ HANDLER_MODULES = (
     "auction.bot.handlers.start",
     "auction.bot.handlers.payments",
     "auction.bot.handlers.auction_card",
+    "auction.bot.handlers.people",
 )
 
 MENU_COMMANDS = (
@@ -31,6 +32,8 @@ MENU_COMMANDS = (
     ("status", _l("Your Stars, subscription and bids")),
     ("paysupport", _l("Help with payments and refunds")),
     ("watchlist", _l("Auctions you watch")),
+    ("profile", _l("Your public profile and rating")),
+    ("achievements", _l("Your badges and progress")),
 )
 
 
