@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import timedelta
 
@@ -411,3 +412,22 @@ def test_automatic_relist_runs_up_to_n_times(app, people):
             break
         chain.append(next_id)
     assert len(chain) == 3
+
+
+def test_listing_form_shows_the_fee_and_sets_automatic_relists(app, client, people):
+    from auction.services.demo import demo_photo
+
+    seller, _, _ = people
+    sign_in(client, seller)
+    form = page(client.get("/auctions/new"))
+    assert "Platform fee: 5% of the final price" in form.select_one("#listing-fee").text
+    data = {"title": "Lamp", "description": "", "kind": "english", "start_price": "10", "duration_value": "1",
+            "duration_unit": "days", "start_mode": "now", "relists": "2"}
+    refused = post(client, "/auctions/new", data={**data, "relists": "11", "photos": (io.BytesIO(demo_photo("Lamp", 1)), "lamp.jpg")},
+                   content_type="multipart/form-data")
+    assert refused.status_code == 422 and "from 0 to 10 times" in refused.get_data(as_text=True)
+    created = post(client, "/auctions/new", data={**data, "photos": (io.BytesIO(demo_photo("Lamp", 1)), "lamp.jpg")},
+                   content_type="multipart/form-data")
+    assert created.status_code in (302, 303)
+    with app.app_context():
+        assert db.session.scalar(select(Auction.relists_left).where(Auction.title == "Lamp")) == 2

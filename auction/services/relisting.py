@@ -20,8 +20,6 @@ from auction.services.errors import Forbidden, NotFound, ServiceError
 from auction.services.photos import UPLOAD_DIR
 from auction.services.transaction import atomic, emit
 
-MAX_AUTO_RELISTS = 10
-
 
 class CannotRelist(ServiceError):
     message = _l("Only an auction that ended unsold can be relisted, once.")
