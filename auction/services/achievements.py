@@ -47,6 +47,7 @@ class BadgeProgress:
 
     code: str
     icon: str
+    glyph: str
     name: str
     description: str
     value: int
@@ -116,6 +117,13 @@ def _seller_ratings(user_id: int) -> tuple[int, float]:
     ).one()
     return count or 0, float(average or 0)
 
+
+# The web shows badges with symbols every common font has (a server or phone without an
+# emoji font would draw empty boxes); the bot keeps the emoji, which Telegram always draws.
+GLYPHS = {
+    "first_bid": "✦", "first_win": "♛", "first_sale": "✓", "wins_10": "★", "sales_10": "♜",
+    "sniper": "◎", "big_spender": "♦", "collector": "❖", "trusted_seller": "✔", "early_bird": "☀",
+}
 
 RULES: dict[str, Rule] = {
     rule.code: rule
@@ -248,7 +256,7 @@ def badges(user_id: int) -> list[BadgeProgress]:
         value = rule.progress(user_id)
         result.append(
             BadgeProgress(
-                rule.code, rule.icon, str(rule.name), str(rule.description),
+                rule.code, rule.icon, GLYPHS.get(rule.code, "★"), str(rule.name), str(rule.description),
                 rule.threshold if rule.code in awarded else min(value, rule.threshold),
                 rule.threshold, awarded.get(rule.code),
             )
