@@ -115,6 +115,7 @@ def test_dashboard_tab_is_an_htmx_fragment_and_needs_sign_in(app, client, people
     sign_in(client, alice)
     response = client.get("/dashboard?tab=watching", headers={"HX-Request": "true"})
     assert response.status_code == 200 and "<html" not in response.get_data(as_text=True)
+    assert page(response).select_one(".tab[aria-current=page]")["href"].endswith("tab=watching")
     full = page(client.get("/dashboard?tab=nonsense"))
     assert full.select_one(".tab[aria-current=page]")["href"].endswith("tab=bidding")
     assert full.select_one("#dashboard-balance .price").text.strip() == "1,000 ⭐"
