@@ -21,6 +21,12 @@ def public_name_of(user) -> str:
     return profiles.public_name(user)
 
 
+@bp.app_template_global("public_initials")
+def public_initials_of(user) -> str:
+    """The initials of the public name, for an avatar without a photo."""
+    return profiles.public_initials(user)
+
+
 @bp.get("/dashboard")
 @login_required
 def dashboard():
