@@ -150,6 +150,7 @@ def register_blueprints(app: Flask) -> None:
     from auction.web.help import bp as help_bp
     from auction.web.main import bp as main_bp
     from auction.web.payouts import bp as payouts_bp
+    from auction.web.people import bp as people_bp
     from auction.web.search import bp as search_bp
     from auction.web.support import bp as support_bp
     from auction.web.telegram import bp as telegram_bp
@@ -168,6 +169,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(payouts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(support_bp)
+    app.register_blueprint(people_bp)
     if app.config["DEV_LOGIN"]:
         app.register_blueprint(dev_bp)
         app.register_blueprint(wallet_sandbox_bp)

@@ -38,7 +38,7 @@ class TextNodes(HTMLParser):
             self._skip += 1
         for name, value in attrs:
             if name in USER_ATTRIBUTES and value and LETTERS.search(value) and (name, value) not in ATTRIBUTE_EXCEPTIONS:
-                if tag == "input" and name == "value":
+                if tag in ("input", "button", "option") and name == "value":  # sent, never shown
                     continue
                 self.found.append(f"<{tag} {name}={value!r}>")
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from auction.extensions import db
-from auction.models import LedgerTransfer, StarPurchase, User
+from auction.models import Auction, LedgerTransfer, StarPurchase, User
 from auction.services import ledger
 from tests.conftest import csrf_token, page, sign_in
 from tests.wallet_helpers import make_auction
@@ -42,10 +42,10 @@ def test_wallet_shows_balances_holds_and_history(app, user_client, make_user):
     assert hold.find("a")["href"] == f"/auctions/{auction_id}"
     rows = html.find(id="wallet-history").find_all("li")
     assert [r.find(class_="wallet-what").get_text(strip=True) for r in rows] == [
-        "Reserved for your bid on “Brass telescope”",
+        "Held for your bid on “Brass telescope”",
         "Demo Stars (sandbox)",
     ]
-    assert rows[0].find(class_="wallet-amounts").get_text(" ", strip=True) == "−120 ⭐ reserved +120 ⭐"
+    assert rows[0].find(class_="wallet-amounts").get_text(" ", strip=True) == "held 120 ⭐"
     assert rows[1].find(class_="wallet-amounts").get_text(" ", strip=True) == "+300 ⭐"
 
 
@@ -162,3 +162,33 @@ def test_history_explains_a_refund_that_telegram_turned_down(app, client, make_u
     text = page(client.get("/wallet")).get_text(" ", strip=True)
     assert "Refund turned down by Telegram; Stars returned" in text
     assert "refund_canceled" not in text
+
+
+def test_history_reads_like_a_bank_statement_for_buyer_and_seller(app, client, make_user):
+    """Issue 11 item 12: the buyer's win is one line at the price; the seller sees the fee and what they receive."""
+    from auction.services import bidding, lifecycle
+    from tests.bidding_helpers import end_now, new_auction
+
+    seller, buyer, other = make_user("Sam"), make_user("Bea"), make_user("Olga")
+    with app.app_context():
+        ledger.credit_sandbox(buyer, 1_000)
+        ledger.credit_sandbox(other, 1_000)
+    auction_id = new_auction(app, seller, title="Leica M3", start_price=300)
+    with app.app_context():
+        bidding.place_bid(auction_id, other, 300)
+        bidding.place_bid(auction_id, buyer, 500)
+    end_now(app, auction_id)
+    with app.app_context():
+        lifecycle.close_auction(auction_id)
+        price = db.session.get(Auction, auction_id).final_price
+    assert price == 305  # one increment over Olga's 300
+    sign_in(client, buyer)
+    rows = page(client.get("/wallet")).find(id="wallet-history").find_all("li")
+    lines = [(r.find(class_="wallet-what").get_text(strip=True), r.find(class_="wallet-amounts").get_text(" ", strip=True)) for r in rows]
+    assert lines[:3] == [("Released: “Leica M3”", "released 195 ⭐"), ("Won “Leica M3”", "−305 ⭐"), ("Held for your bid on “Leica M3”", "held 500 ⭐")]
+    assert "fee" not in page(client.get("/wallet")).find(id="wallet-history").get_text().lower()
+    sign_in(client, seller)
+    sold = page(client.get("/wallet")).find(id="wallet-history").find("li")
+    assert sold.find(class_="wallet-what").get_text(strip=True) == "Sold “Leica M3”"
+    assert sold.find(class_="wallet-amounts").get_text(strip=True) == "+305 ⭐"
+    assert sold.find(class_="wallet-detail").get_text(" ", strip=True) == "platform fee −15 ⭐ · you receive 290 ⭐"

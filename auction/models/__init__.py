@@ -5,7 +5,7 @@ from auction.models.auctions import Auction, AuctionImage, Bid, Category
 from auction.models.messaging import Notification, OutboxMessage, SupportMessage, SupportTicket
 from auction.models.money import Hold, LedgerAccount, LedgerTransfer, Payment, StarPurchase
 from auction.models.search import SavedSearch
-from auction.models.social import Achievement, Rating, UserAchievement, WatchlistEntry
+from auction.models.social import Achievement, Rating, ReviewReport, UserAchievement, WatchlistEntry
 from auction.models.submissions import Submission
 from auction.models.types import utcnow
 from auction.models.users import Subscription, UsedLoginHash, User
@@ -26,6 +26,7 @@ __all__ = [
     "Payment",
     "Rating",
     "SavedSearch",
+    "ReviewReport",
     "StarPurchase",
     "Submission",
     "Subscription",

@@ -88,6 +88,8 @@ class Auction(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    relists_left: Mapped[int] = mapped_column(Integer, default=0)  # automatic relists still to make when unsold
+    relisted_as_id: Mapped[int | None] = mapped_column(ForeignKey("auctions.id"))
 
     seller: Mapped[User] = relationship(foreign_keys=[seller_id])
     category: Mapped[Category | None] = relationship()

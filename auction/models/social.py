@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from auction.extensions import db
@@ -66,5 +66,26 @@ class Rating(db.Model):
     score: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)  # an admin upheld a report
 
     rater: Mapped[User] = relationship(foreign_keys=[rater_id])
+    ratee: Mapped[User] = relationship(foreign_keys=[ratee_id])
+
+
+class ReviewReport(db.Model):
+    """Someone signed in says a review breaks the rules; an admin resolves it."""
+
+    __tablename__ = "review_reports"
+    __table_args__ = (UniqueConstraint("rating_id", "reporter_id"), Index(None, "resolved_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rating_id: Mapped[int] = mapped_column(ForeignKey("ratings.id", ondelete="CASCADE"))
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    upheld: Mapped[bool | None] = mapped_column(Boolean)
+
+    rating: Mapped[Rating] = relationship()

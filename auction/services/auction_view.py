@@ -247,7 +247,7 @@ def auction_page(auction_id: int, viewer_id: int | None, full: bool = True, is_a
         page.history = _history(auction, viewer_id, revealed)
         rating_avg, rating_count = db.session.execute(
             select(func.avg(Rating.score), func.count(Rating.id)).where(
-                Rating.ratee_id == auction.seller_id, Rating.direction == "buyer_to_seller"
+                Rating.ratee_id == auction.seller_id, Rating.direction == "buyer_to_seller", Rating.hidden.is_(False)
             )
         ).one()
         page.seller_rating = round(float(rating_avg), 1) if rating_avg is not None else None

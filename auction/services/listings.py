@@ -28,6 +28,7 @@ from auction.services.transaction import atomic, emit
 MIN_DURATION = timedelta(minutes=1)
 MAX_DURATION = timedelta(days=30)
 MAX_PHOTOS = 10
+MAX_AUTO_RELISTS = 10
 MAX_SNIPE_SECONDS = 24 * 3600
 DEFAULT_SNIPE_SECONDS = 120
 MAX_START_DELAY = timedelta(days=90)
@@ -80,6 +81,7 @@ class ListingDraft:
     dutch_step: int | None = None
     dutch_interval_seconds: int | None = None
     photos: list[bytes] = field(default_factory=list)
+    relists: int = 0  # relist automatically up to this many times when it ends unsold
 
 
 MAX_DESCRIPTION = 10_000  # characters; the page sends it on every view
@@ -120,6 +122,8 @@ def listing_errors(draft: ListingDraft, photos_required: bool = True) -> dict[st
     if photos_required and not 1 <= len(draft.photos) <= MAX_PHOTOS:
         errors["photos"] = _l("Add between 1 and 10 photos.")
     _dutch_errors(draft, errors)
+    if not 0 <= draft.relists <= MAX_AUTO_RELISTS:
+        errors["relists"] = _l("Relist automatically from 0 to %(max)s times.", max=MAX_AUTO_RELISTS)
     return errors
 
 
@@ -271,6 +275,7 @@ def _insert_listing(seller_id: int, draft: ListingDraft, stored: list[StoredPhot
         snipe_extension_seconds=snipe_extension,
         starts_at=starts_at,
         ends_at=starts_at + draft.duration,
+        relists_left=draft.relists,
     )
     auction.images = [
         AuctionImage(position=i, thumb_path=p.thumb_path, large_path=p.large_path, width=p.width, height=p.height)

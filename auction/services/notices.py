@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from auction import stars
 from auction.models import Auction
-from auction.services import outbox
+from auction.services import outbox, sale_followups
 
 # Built per message so each text is a lazy string rendered in the recipient's language.
 NOTICES = {
@@ -52,3 +52,4 @@ def notify_close(auction: Auction, losers: list[int], net: int | None = None) ->
     for user_id in sorted(set(losers)):
         if user_id != auction.winner_id:
             notify(user_id, "auction_lost", auction)
+    sale_followups.after_close(auction)

@@ -82,6 +82,12 @@ def _button_rows(buttons: Sequence | None) -> list[list[Button]]:
     return [[{key: str(value) for key, value in button.items()} for button in row] for row in rows]
 
 
+def send_later(row_id: int | None, delay: timedelta) -> None:
+    """Hold a message queued in this transaction back by `delay` (it goes out after the ones around it)."""
+    if row_id is not None:
+        db.session.get(OutboxMessage, row_id).next_attempt_at = utcnow() + delay
+
+
 @atomic
 def enqueue_telegram(
     user_id: int,

@@ -290,6 +290,7 @@ def _read_listing_form(form, files, editing: bool) -> tuple[ListingDraft | None,
         dutch_step=_int_field(form, "dutch_step", errors),
         dutch_interval_seconds=None if dutch_interval is None else dutch_interval * 60,
         photos=photos,
+        relists=0 if editing else (_int_field(form, "relists", errors) or 0),
     )
     return draft, errors
 
@@ -320,6 +321,7 @@ def _form_page(form: dict, errors: dict, auction_id: int | None = None):
         "max_photos": MAX_PHOTOS,
         "kind_terms": listings.KIND_TERMS,
         "default_snipe_minutes": listings.DEFAULT_SNIPE_SECONDS // 60,
+        "max_auto_relists": listings.MAX_AUTO_RELISTS,
     }
     return fragment_or_page("auctions/_listing_form.html", "auctions/new.html", 422 if errors else 200, **context)
 

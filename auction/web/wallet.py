@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from auction import numbers, rate_limits
 from auction.bot.runtime import bot_runtime
 from auction.live import renders
-from auction.services import ledger, payments, wallet
+from auction.services import ledger, payments, statement, wallet
 from auction.services.errors import ServiceError
 from auction.web.formatting import stars
 from auction.web.submissions import one_effect
@@ -28,31 +28,30 @@ SANDBOX_AMOUNT = 500
 MAX_PAGE = 100_000
 
 
-def history_label(entry: wallet.HistoryEntry) -> str:
-    """What a movement means, in the reader's words."""
+def history_label(line: statement.StatementLine) -> str:
+    """What a movement means, in the reader's words (a bank statement's line)."""
+    entry = line.entry
     title = entry.auction_title or _("an auction")
-    if entry.reason == ledger.PURCHASE:
+    if line.kind == ledger.PURCHASE:
         return _("Bought Stars in Telegram")
-    if entry.reason == ledger.SANDBOX:
+    if line.kind == ledger.SANDBOX:
         return _("Demo Stars (sandbox)")
-    if entry.reason == ledger.REFUND:
+    if line.kind == ledger.REFUND:
         return _("Purchase refunded to Telegram")
-    if entry.reason == ledger.REFUND_CANCELED:
+    if line.kind == ledger.REFUND_CANCELED:
         return _("Refund turned down by Telegram; Stars returned")
-    if entry.reason == ledger.HOLD:
-        return _("Reserved for your bid on “%(title)s”", title=title)
-    if entry.reason == ledger.RELEASE:
-        return _("Reservation returned: “%(title)s”", title=title)
-    if entry.reason == ledger.SALE:
-        if entry.change > 0:
-            return _("Sold “%(title)s”", title=title)
-        return _("Paid for “%(title)s”", title=title)
-    if entry.reason == ledger.PAYOUT:
+    if line.kind == "held":
+        return _("Held for your bid on “%(title)s”", title=title)
+    if line.kind == "released":
+        return _("Released: “%(title)s”", title=title)
+    if line.kind == "sold":
+        return _("Sold “%(title)s”", title=title)
+    if line.kind == "won":
+        return _("Won “%(title)s”", title=title)
+    if line.kind == ledger.PAYOUT:
         return _("Payout requested")
-    if entry.reason == ledger.PAYOUT_RETURNED:
+    if line.kind == ledger.PAYOUT_RETURNED:
         return _("Payout rejected; Stars returned")
-    if entry.reason == ledger.FEE:
-        return _("Platform fee for “%(title)s”", title=title)
     return entry.reason
 
 
@@ -79,7 +78,7 @@ def wallet_context(page: int) -> dict:
     return {
         "balances": ledger.balances(user_id),
         "holds": wallet.active_holds(user_id),
-        "history": wallet.history(user_id, page, HISTORY_PER_PAGE),
+        **dict(zip(("lines", "history"), statement.statement(user_id, page, HISTORY_PER_PAGE), strict=True)),
         "history_label": history_label,
         "packages": payments.PACKAGES,
         "stars_min": low,

@@ -5,7 +5,7 @@ column set by a trigger, with a GIN index (auction/models/search.py holds the DD
 Existing auctions are indexed here.
 
 Revision ID: 0014_search
-Revises: 0002
+Revises: 0013_people
 Create Date: 2026-11-30 15:40:00
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 from auction.models import search
 
 revision = "0014_search"
-down_revision = "0002"
+down_revision = "0013_people"
 branch_labels = None
 depends_on = None
 

@@ -32,6 +32,7 @@ HANDLER_MODULES = (
     "auction.bot.handlers.watching",
     "auction.bot.handlers.search",
     "auction.bot.handlers.support",
+    "auction.bot.handlers.people",
 )
 
 MENU_COMMANDS = (
@@ -42,6 +43,8 @@ MENU_COMMANDS = (
     ("watchlist", _l("Auctions you watch")),
     ("search", _l("Find auctions by words")),
     ("support", _l("Write to support")),
+    ("profile", _l("Your public profile and rating")),
+    ("achievements", _l("Your badges and progress")),
 )
 
 
