@@ -139,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
     from auction.web.auth import bp as auth_bp
     from auction.web.auth import dev_bp
     from auction.web.main import bp as main_bp
+    from auction.web.notifications import bp as notifications_bp
     from auction.web.telegram import bp as telegram_bp
     from auction.web.wallet import bp as wallet_bp
     from auction.web.wallet import sandbox_bp as wallet_sandbox_bp
@@ -150,6 +151,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auctions_bp)
     app.register_blueprint(wallet_bp)
     app.register_blueprint(watching_bp)
+    app.register_blueprint(notifications_bp)
     if app.config["DEV_LOGIN"]:
         app.register_blueprint(dev_bp)
         app.register_blueprint(wallet_sandbox_bp)

@@ -69,7 +69,6 @@ def load_config(env: Mapping[str, str] | None = None, env_file: Path = ROOT / ".
         "STARS_MIN": _int(get("STARS_MIN"), 1),
         "STARS_MAX": _int(get("STARS_MAX"), 10_000),
         "PURCHASE_TTL_HOURS": _int(get("PURCHASE_TTL_HOURS"), 24),
-        "WATCH_REMINDER_MINUTES": _int(get("WATCH_REMINDER_MINUTES"), 15),
         "LOGIN_MAX_AGE_SECONDS": _int(get("LOGIN_MAX_AGE_SECONDS"), 24 * 3600),
         "MAX_CONTENT_LENGTH": _int(get("MAX_UPLOAD_MB"), 110) * 1024 * 1024,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},

@@ -1,7 +1,14 @@
 """Every table of the product; importing this module registers them all."""
 
 from auction.models.auctions import Auction, AuctionImage, Bid, Category
-from auction.models.messaging import Notification, OutboxMessage, SupportMessage, SupportTicket
+from auction.models.messaging import (
+    Notification,
+    NotificationPreference,
+    NotificationSettings,
+    OutboxMessage,
+    SupportMessage,
+    SupportTicket,
+)
 from auction.models.money import Hold, LedgerAccount, LedgerTransfer, Payment, StarPurchase
 from auction.models.social import Achievement, Rating, UserAchievement, WatchlistEntry
 from auction.models.types import utcnow
@@ -17,6 +24,8 @@ __all__ = [
     "LedgerAccount",
     "LedgerTransfer",
     "Notification",
+    "NotificationPreference",
+    "NotificationSettings",
     "OutboxMessage",
     "Payment",
     "Rating",

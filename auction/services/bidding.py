@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from auction.extensions import db
 from auction.models import Auction, Bid, Hold, User, utcnow
-from auction.services import ledger, listings, outbox
+from auction.services import ledger, listings, notifications
 from auction.services.errors import Forbidden, NotFound, ServiceError
 from auction.services.transaction import atomic, emit
 
@@ -313,6 +313,7 @@ def _open_if_due(auction: Auction, now: datetime) -> None:
         auction.status = "live"
         emit(f"auction:{auction.id}", "auction_opened", {"auction_id": auction.id})
         emit("listings", "auction_created", {"auction_id": auction.id})  # now it belongs on the home page
+        notifications.auction_opened(auction)
 
 
 def _check_open(auction: Auction, now: datetime) -> None:
@@ -508,7 +509,8 @@ def _place_english(auction: Auction, bidder_id: int, new_max: int, source: str, 
     if moved or extended or outcome.newcomer_leads:
         _announce_price(auction, extended)
     if outcome.outbid_id is not None:
-        _notify(outcome.outbid_id, "outbid", auction, dedupe=False, price=outcome.price)
+        _notify(outcome.outbid_id, "outbid", auction, dedupe=False, **notifications.outbid_params(auction, outcome.price))
+    notifications.after_bid(auction, bidder_id, extended)
     return BidResult(
         accepted=True,
         leading=outcome.leader_id == bidder_id,
@@ -546,6 +548,7 @@ def _place_sealed(auction: Auction, bidder_id: int, amount: int, source: str, no
     if extended:
         emit(f"auction:{auction.id}", "auction_extended", {"auction_id": auction.id, "ends_at": data["ends_at"]})
     emit("listings", "price_changed", {**data, "price": auction.current_price})
+    notifications.after_bid(auction, bidder_id, extended)
     return BidResult(True, False, auction.current_price, auction.start_price, auction.ends_at, extended, auction.bid_count)
 
 
@@ -766,28 +769,9 @@ def close_due_auctions() -> list[CloseResult]:
     return results
 
 
-# Built per message so each text is a lazy string rendered in the recipient's language.
-NOTICES = {
-    "outbid": lambda **p: _l("You have been outbid on “%(title)s”: the price is now %(price)s ⭐.", **p),
-    "auction_won": lambda **p: _l("You won “%(title)s” for %(price)s ⭐.", **p),
-    "auction_sold": lambda **p: _l("“%(title)s” sold for %(price)s ⭐. You receive %(net)s ⭐ after the platform fee.", **p),
-    "auction_unsold": lambda **p: _l("“%(title)s” ended without a sale.", **p),
-    "auction_lost": lambda **p: _l("“%(title)s” has ended; another bidder won it.", **p),
-    "auction_canceled": lambda **p: _l("“%(title)s” was cancelled. Any Stars held for it are released.", **p),
-}
-
-
 def _notify(user_id: int, kind: str, auction: Auction, dedupe: bool = True, **params) -> None:
-    """Tell a user through the outbox (written in this same transaction, sent in their language)."""
-    url = f"{current_app.config.get('BASE_URL', '').rstrip('/')}/auctions/{auction.id}"
-    text = NOTICES[kind](title=auction.title, **params)
-    outbox.enqueue_telegram(
-        user_id,
-        kind,
-        text,
-        buttons=[{"text": _l("Open the auction"), "url": url}],
-        dedupe_key=f"{kind}:{auction.id}:{user_id}" if dedupe else None,
-    )
+    """Tell a user on every channel they chose (services/notifications.py), in this same transaction."""
+    notifications.notify(user_id, kind, auction, dedupe_key=f"{kind}:{auction.id}:{user_id}" if dedupe else None, **params)
 
 
 def _notify_close(auction: Auction, losers: list[int]) -> None:

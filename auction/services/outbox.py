@@ -94,6 +94,7 @@ def enqueue_telegram(
     dedupe_key: str | None = None,
     photo: str | None = None,
     parse_mode: str | None = None,
+    not_before: datetime | None = None,
 ) -> int | None:
     """Queue a Telegram message to `user_id` in the current transaction; returns the row id.
 
@@ -101,7 +102,7 @@ def enqueue_telegram(
     in the recipient's language. `buttons` is a list of rows of {"text", "url"} or
     {"text", "callback_data"} (a flat list puts one button per row). Nothing is queued
     (None is returned) for a user the bot cannot reach, or when a row with the same
-    `dedupe_key` exists already.
+    `dedupe_key` exists already. `not_before` holds the row until then (quiet hours, digests).
     """
     from flask_babel import force_locale
 
@@ -126,7 +127,7 @@ def enqueue_telegram(
         dedupe_key=dedupe_key,
         status="pending",
         attempts=0,
-        next_attempt_at=utcnow(),
+        next_attempt_at=max(not_before or utcnow(), utcnow()),
     )
     if dedupe_key is None:
         db.session.add(row)
