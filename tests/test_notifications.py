@@ -235,3 +235,114 @@ def test_the_live_event_renders_the_bell_and_a_toast(app, trio):
     assert ">1<" in fragments["notification-bell"]
     assert "Лампа" not in fragments["notification-toast"] and f"/auctions/{auction_id}" in fragments["notification-toast"]
     assert "перебили" in fragments["notification-toast"].lower()
+
+
+# -- the web centre and the settings page -----------------------------------------------------
+
+
+def outbid_alice(app, trio, times: int = 1) -> int:
+    seller, alice, bob = trio
+    auction_id = new_auction(app, seller, title="Lamp")
+    for step in range(times):
+        call(app, bidding.place_bid, auction_id, alice, 100 + step * 20)
+        call(app, bidding.place_bid, auction_id, bob, 110 + step * 20)
+    return auction_id
+
+
+def signed_in(app, user_id):
+    from tests.conftest import sign_in
+
+    client = app.test_client()
+    sign_in(client, user_id)
+    return client
+
+
+def test_the_centre_lists_links_and_marks_read(app, trio):
+    from tests.conftest import page
+
+    seller, alice, _ = trio
+    auction_id = outbid_alice(app, trio)
+    client = signed_in(app, alice)
+    html = page(client.get("/notifications"))
+    [item] = html.select("[data-testid=notification]")
+    assert item.a["href"] == f"/auctions/{auction_id}"
+    assert html.select_one("[data-testid=bell-count]").text == "1"
+    token = html.body["hx-headers"].split('"')[3]
+
+    fragment = client.post(item.form["action"], headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert fragment.status_code == 200
+    assert 'hx-swap-oob="innerHTML"' in fragment.get_data(as_text=True) and ">0<" in fragment.get_data(as_text=True)
+    assert page(client.get("/notifications")).select_one("[data-testid=notification]").form is None
+
+    # Someone else's notification is not there for Alice, and a GET changes nothing.
+    with app.app_context():
+        other = db.session.scalar(select(Notification.id).where(Notification.user_id == seller))
+    assert client.post(f"/notifications/{other}/read", headers={"X-CSRFToken": token}).status_code == 404
+    assert client.get(f"/notifications/{other}/read").status_code == 405
+    assert client.post(f"/notifications/{other}/read").status_code == 400  # no CSRF token
+
+
+def test_mark_all_read_plain_form_and_paging(app, trio):
+    from tests.conftest import page
+
+    _, alice, _ = trio
+    for _ in range(3):
+        outbid_alice(app, trio)
+    client = signed_in(app, alice)
+    listing = page(client.get("/notifications?page=1"))
+    assert len(listing.select("[data-testid=notification]")) == 3
+    token = listing.body["hx-headers"].split('"')[3]
+    response = client.post("/notifications/read-all", data={"csrf_token": token})
+    assert response.status_code == 303
+    after = page(client.get(response.headers["Location"]))
+    assert after.select_one("[data-testid=bell-count]").text == "0"
+    assert page(client.get("/notifications?page=2")).select("[data-testid=notification]") == []
+    assert client.get("/notifications?page=-5").status_code == 200
+    with app.app_context():
+        listing = notifications.page_of(alice, 1, per_page=2)
+        assert len(listing.items) == 2 and listing.has_next
+
+
+def test_pages_need_a_signed_in_person(client):
+    assert client.get("/notifications").status_code == 302
+    assert client.get("/settings").status_code == 302
+
+
+def test_settings_toggles_with_htmx_and_without(app, trio):
+    from tests.conftest import page
+
+    _, alice, _ = trio
+    client = signed_in(app, alice)
+    html = page(client.get("/settings"))
+    toggle = html.select_one("[data-testid=toggle-outbid-telegram]")
+    assert toggle["aria-pressed"] == "true"
+    token = html.body["hx-headers"].split('"')[3]
+    fragment = page(client.post("/settings/notifications", data={"kind": "outbid", "channel": "telegram", "enabled": "0"},
+                                headers={"HX-Request": "true", "X-CSRFToken": token}))
+    assert fragment.select_one("button")["aria-pressed"] == "false"
+    plain = client.post("/settings/notifications", data={"kind": "outbid", "channel": "web", "enabled": "0", "csrf_token": token})
+    assert plain.status_code == 303
+    html = page(client.get("/settings"))
+    assert html.select_one("[data-testid=toggle-outbid-web]")["aria-pressed"] == "false"
+    assert html.select_one("[data-testid=toggle-auction_won-web]")["aria-pressed"] == "true"
+    bad = client.post("/settings/notifications", data={"kind": "nonsense", "channel": "web", "enabled": "1", "csrf_token": token})
+    assert bad.status_code == 404
+    with app.app_context():
+        assert notifications.enabled_channels(alice, "outbid") == set()
+
+
+def test_quiet_hours_form_saves_and_explains_mistakes(app, trio):
+    from tests.conftest import page
+
+    _, alice, _ = trio
+    client = signed_in(app, alice)
+    token = page(client.get("/settings")).body["hx-headers"].split('"')[3]
+    wrong = page(client.post("/settings/quiet-hours", data={"quiet_from": "22:00", "quiet_until": "", "reminders": "60"},
+                             headers={"HX-Request": "true", "X-CSRFToken": token}))
+    assert "Quiet hours need a start and an end" in wrong.select_one("[role=alert]").text
+    assert wrong.select_one("input[name=quiet_from]")["value"] == "22:00"  # nothing typed is lost
+    saved = client.post("/settings/quiet-hours", data={"quiet_from": "22:00", "quiet_until": "07:30", "reminders": "10, 60", "csrf_token": token})
+    assert saved.status_code == 303
+    html = page(client.get("/settings"))
+    assert html.select_one("input[name=quiet_until]")["value"] == "07:30"
+    assert html.select_one("input[name=reminders]")["value"] == "60, 10"
