@@ -292,6 +292,8 @@ def test_mark_all_read_plain_form_and_paging(app, trio):
     listing = page(client.get("/notifications?page=1"))
     assert len(listing.select("[data-testid=notification]")) == 3
     token = listing.body["hx-headers"].split('"')[3]
+    fragment = client.post("/notifications/read-all", headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert fragment.status_code == 200 and page(fragment).select_one("#notification-bell .bell-count").text == "0"
     response = client.post("/notifications/read-all", data={"csrf_token": token})
     assert response.status_code == 303
     after = page(client.get(response.headers["Location"]))
