@@ -23,6 +23,10 @@ HANDLER_MODULES = (
     "auction.bot.handlers.start",
     "auction.bot.handlers.payments",
     "auction.bot.handlers.auction_card",
+    "auction.bot.handlers.help",
+    "auction.bot.handlers.mybids",
+    "auction.bot.handlers.language",
+    "auction.bot.handlers.settings",
 )
 
 MENU_COMMANDS = (
@@ -31,6 +35,10 @@ MENU_COMMANDS = (
     ("status", _l("Your Stars, subscription and bids")),
     ("paysupport", _l("Help with payments and refunds")),
     ("watchlist", _l("Auctions you watch")),
+    ("mybids", _l("Your bids: leading, outbid, won, lost")),
+    ("settings", _l("Which notifications you get")),
+    ("language", _l("Choose Russian or English")),
+    ("help", _l("Every command and how the auctions work")),
 )
 
 

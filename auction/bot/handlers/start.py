@@ -11,6 +11,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from auction.bot.bridge import call_service, flask_app, profile_of, sender, speaking_to
 from auction.bot.handlers.auction_card import card_for, registered
+from auction.bot.handlers.language import language_buttons
 from auction.services.users import TelegramProfile
 
 AUCTION_LINK = re.compile(r"auction_(\d{1,18})")
@@ -48,5 +49,5 @@ def start_reply(profile: TelegramProfile, argument: str) -> dict:
                 "Welcome to Bot-Auction, %(name)s! Bid on live auctions, sell your things and pay with Telegram Stars.",
                 name=user.first_name or user.display_name,
             ),
-            "buttons": [[{"text": _("Open Bot-Auction"), "url": base_url}]],
+            "buttons": [[{"text": _("Open Bot-Auction"), "url": base_url}]] + (language_buttons() if user.locale is None else []),
         }
