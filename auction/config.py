@@ -61,6 +61,8 @@ def load_config(env: Mapping[str, str] | None = None, env_file: Path = ROOT / ".
         "SCHEDULER_ENABLED": _flag(get("SCHEDULER_ENABLED") or "1"),
         "SMTP_URL": get("SMTP_URL", ""),
         "EMAIL_SERVICE_API_KEY": get("EMAIL_SERVICE_API_KEY", ""),
+        "MAIL_FROM": get("MAIL_FROM", ""),
+        "EMAIL_CONFIRM_HOURS": _int(get("EMAIL_CONFIRM_HOURS"), 48),
         "PUSH_NOTIFICATION_SERVICE_KEY": get("PUSH_NOTIFICATION_SERVICE_KEY", ""),
         "ADMIN_TELEGRAM_IDS": _ids(get("ADMIN_TELEGRAM_IDS")),
         "SUPPORT_CHAT_ID": get("SUPPORT_CHAT_ID", ""),

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from flask import Flask
 
-from auction.services import bidding, payments, watchlist
+from auction.services import bidding, email, payments, watchlist
 
 log = logging.getLogger("auction.jobs")
 
@@ -37,6 +37,7 @@ JOBS: list[Job] = [
     Job("announce_dutch_steps", bidding.announce_dutch_steps, every_seconds=1),
     Job("expire_stale_purchases", payments.expire_stale_purchases, every_seconds=600),
     Job("remind_ending_soon", watchlist.remind_ending_soon, every_seconds=30),
+    Job("send_due_emails", email.send_due_emails, every_seconds=5),
 ]
 
 

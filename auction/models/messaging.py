@@ -98,11 +98,14 @@ class NotificationPreference(db.Model):
 
 
 class NotificationSettings(db.Model):
-    """A person's quiet hours (minutes after local midnight) and reminder lead times (minutes)."""
+    """A person's quiet hours (minutes after local midnight), reminder lead times (minutes) and
+    the email address notifications go to once confirmed."""
 
     __tablename__ = "notification_settings"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     quiet_from: Mapped[int | None] = mapped_column(Integer)
     quiet_until: Mapped[int | None] = mapped_column(Integer)
     reminder_minutes: Mapped[str] = mapped_column(String(64), default="60,10")

@@ -42,7 +42,8 @@ from auction.services import outbox
 from auction.services.errors import NotFound, ServiceError
 from auction.services.transaction import atomic, emit
 
-CHANNELS = ("telegram", "web")
+CHANNELS = ("telegram", "web", "email")
+QUIET = ("telegram", "email")  # held during quiet hours; the web centre records at once
 DIGEST_SECONDS = 60
 DEFAULT_REMINDER_MINUTES = (60, 10)
 MAX_REMINDERS = 3
@@ -58,7 +59,7 @@ class Kind:
     key: str
     label: object  # lazy string naming the kind on the settings page
     text: Text
-    channels: tuple[str, ...] = CHANNELS  # on by default
+    channels: tuple[str, ...] = CHANNELS  # on by default (email only once an address is confirmed)
     digest: Text | None = None  # merged text (gets `count`); None: never merged
     buttons: Callable[[Notification, str], list] | None = None  # (row, site url) -> Telegram button rows
     extra: dict = field(default_factory=dict)
@@ -95,6 +96,7 @@ for _kind in (
         "new_bid",
         _l("A new bid on your auction"),
         lambda **p: _l("A new bid on your “%(title)s”: the price is now %(price)s ⭐.", **p),
+        channels=("telegram", "web"),
         digest=lambda **p: _l("%(count)s new bids on your “%(title)s”, price now %(price)s ⭐.", **p),
         buttons=_open_button,
     ),
@@ -102,6 +104,7 @@ for _kind in (
         "lead_again",
         _l("Your maximum answered a bid"),
         lambda **p: _l("Someone bid on “%(title)s”; your maximum answered and you still lead at %(price)s ⭐.", **p),
+        channels=("telegram", "web"),
         digest=lambda **p: _l("Your maximum answered %(count)s bids on “%(title)s”; you lead at %(price)s ⭐.", **p),
         buttons=_open_button,
     ),
@@ -109,6 +112,7 @@ for _kind in (
         "auction_extended",
         _l("Auction extended"),
         lambda **p: _l("“%(title)s” was extended by a late bid; it now ends at %(ends_at)s UTC.", **p),
+        channels=("telegram", "web"),
         digest=lambda **p: _l("“%(title)s” was extended %(count)s times; it now ends at %(ends_at)s UTC.", **p),
         buttons=_open_button,
     ),
@@ -144,12 +148,18 @@ for _kind in (
         lambda **p: _l("“%(title)s” ends in less than %(minutes)s min. Current price: %(price)s ⭐.", **p),
         buttons=_open_button,
     ),
-    Kind("auction_opened", _l("A watched auction opened"), lambda **p: _l("“%(title)s”, which you watch, is open for bids.", **p), buttons=_open_button),
+    Kind(
+        "auction_opened",
+        _l("A watched auction opened"),
+        lambda **p: _l("“%(title)s”, which you watch, is open for bids.", **p),
+        channels=("telegram", "web"),
+        buttons=_open_button,
+    ),
     Kind(
         "stars_received",
         _l("Stars received"),
         lambda **p: _l("%(amount)s Stars were added to your wallet. Available now: %(available)s ⭐.", **p),
-        channels=("web",),  # the bot already answers the payment itself
+        channels=("web", "email"),  # the bot already answers the payment itself
     ),
     Kind(
         "payment_refunded",
@@ -399,6 +409,26 @@ def _telegram(user: User, row: Notification, now: datetime, digest: bool) -> Non
     outbox.enqueue_telegram(user.id, row.kind, text_of(row), buttons=buttons, dedupe_key=key, not_before=held_until)
 
 
+def _email(user: User, row: Notification, now: datetime, digest: bool) -> None:
+    from auction.services import email
+
+    address = email.confirmed_address(user.id)
+    if address is None:
+        return
+    payload = email.notification_payload(user, address, row.kind, text_of(row), row.url)
+    held_until = quiet_until(user, now)
+    if not digest:
+        email.queue_email(user.id, row.kind, payload, f"email:{row.id}", not_before=held_until)
+        return
+    key = f"email-digest:{row.id}"
+    pending = db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+    if pending is None:
+        window_end = row.created_at + timedelta(seconds=DIGEST_SECONDS)
+        email.queue_email(user.id, row.kind, payload, key, not_before=max(window_end, held_until or window_end))
+    elif pending.status == "pending":
+        pending.payload = payload
+
+
 @atomic
 def notify(user_id: int, kind: str, auction: Auction | None = None, dedupe_key: str | None = None, **params) -> int | None:
     """Tell `user_id` about `kind` on every channel they enabled, in the caller's transaction.
@@ -446,6 +476,8 @@ def notify(user_id: int, kind: str, auction: Auction | None = None, dedupe_key: 
             return None
     if "telegram" in channels and user.telegram_id is not None and not user.bot_blocked:
         _telegram(user, row, now, digest)
+    if "email" in channels:
+        _email(user, row, now, digest)
     if row.shown:
         emit(f"user:{user_id}", "notification_created", {"user_id": user_id, "notification_id": row.id})
     return row.id

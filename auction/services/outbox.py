@@ -192,10 +192,10 @@ def due_messages(limit: int = 100, now: datetime | None = None) -> list[DueMessa
 
 
 @atomic
-def claim_message(message_id: int) -> ClaimedMessage | None:
+def claim_message(message_id: int, channel: str = "telegram") -> ClaimedMessage | None:
     """Take a pending row for sending (it becomes `sent`, not yet confirmed); None if someone else did."""
     row = db.session.get(OutboxMessage, message_id, with_for_update=True)
-    if row is None or row.status != "pending" or row.chat_id is None:
+    if row is None or row.status != "pending" or row.channel != channel or (channel == "telegram" and row.chat_id is None):
         return None
     row.status = "sent"
     row.attempts += 1

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from auction.extensions import csrf
 from auction.live import renders
 from auction.services import notifications
 from auction.services.errors import ServiceError
@@ -15,7 +16,7 @@ from auction.web.formatting import is_htmx
 bp = Blueprint("notifications", __name__)
 
 MAX_PAGE = 100_000
-CHANNEL_NAMES = {"telegram": _l("Telegram"), "web": _l("On the site")}
+CHANNEL_NAMES = {"telegram": _l("Telegram"), "web": _l("On the site"), "email": _l("Email")}
 
 
 @bp.app_template_global("unread_notifications")
@@ -65,13 +66,17 @@ def mark_all_read():
 @bp.get("/settings")
 @login_required
 def settings():
-    """Notification preferences per kind and channel, quiet hours and reminders."""
+    """Notification preferences per kind and channel, quiet hours, reminders and the email address."""
+    from auction.services import email
+
     return render_template(
         "notifications/settings.html",
         rows=notifications.preferences(current_user.id),
         quiet=notifications.quiet_hours(current_user.id),
         channels=notifications.CHANNELS,
         channel_names=CHANNEL_NAMES,
+        email_state=email.email_state(current_user.id),
+        email_enabled=email.enabled(),
     )
 
 
@@ -133,3 +138,66 @@ def render_read(app: Flask, data: dict, locale: str) -> list[tuple[str, str]]:
     """The bell's count after the person read some (in another tab, or the bot)."""
     unread = notifications.unread_count(data["user_id"])
     return [("notification-bell", render_template("notifications/_bell_count.html", unread=unread))]
+
+
+# -- email -----------------------------------------------------------------------------------
+
+
+@bp.post("/settings/email")
+@login_required
+def set_email():
+    """Add (or replace) the address and mail it a confirmation link; or remove it."""
+    from auction.services import email
+
+    try:
+        if request.form.get("remove"):
+            email.remove_address(current_user.id)
+            message = _("Your email address was removed; no more emails will be sent.")
+        else:
+            address = email.request_confirmation(current_user.id, request.form.get("email", ""))
+            message = _("We sent a confirmation link to %(address)s. Open it to start getting emails.", address=address)
+        error = None
+    except ServiceError as exc:
+        error, message = str(exc), None
+    if is_htmx():
+        return render_template(
+            "notifications/_email.html", email_state=email.email_state(current_user.id), email_enabled=email.enabled(),
+            error=error, message=message, typed=request.form.get("email", "") if error else None,
+        )
+    flash(error or message, "error" if error else "success")
+    return redirect(url_for("notifications.settings"), 303)
+
+
+@bp.route("/settings/email/confirm", methods=["GET", "POST"])
+def confirm_email():
+    """GET shows a button (mail scanners open links); the POST confirms the address."""
+    from auction.services import email
+
+    token = request.values.get("token", "")
+    if request.method == "GET":
+        return render_template("notifications/confirm_email.html", token=token)
+    try:
+        email.confirm(token)
+    except ServiceError as exc:
+        return render_template("notifications/confirm_email.html", token=None, error=str(exc)), exc.status
+    flash(_("Your email address is confirmed. Choose which emails you get below."), "success")
+    return redirect(url_for("notifications.settings"), 303)
+
+
+@bp.route("/unsubscribe", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click"; the signed token is the proof
+def unsubscribe():
+    """Turn one kind of email off from the link in that email (GET shows the button)."""
+    from auction.services import email
+
+    token = request.values.get("token", "")
+    try:
+        _, kind = email.read_unsubscribe(token)
+        label = str(notifications.KINDS[kind].label) if kind in notifications.KINDS else None
+        if label is None:
+            raise email.BadLink()
+        if request.method == "POST":
+            email.unsubscribe(token)
+    except ServiceError as exc:
+        return render_template("notifications/unsubscribe.html", error=str(exc)), exc.status
+    return render_template("notifications/unsubscribe.html", token=token, label=label, done=request.method == "POST")

@@ -38,6 +38,8 @@ def upgrade():
     sa.Column('quiet_from', sa.Integer(), nullable=True),
     sa.Column('quiet_until', sa.Integer(), nullable=True),
     sa.Column('reminder_minutes', sa.String(length=64), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=True),
+    sa.Column('email_confirmed_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notification_settings_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_notification_settings'))
     )
