@@ -7,11 +7,12 @@ writes the notification row (the web centre's record), the Telegram outbox row w
 person has that channel on, and a `notification_created` event on the person's own live
 channel (`user:<id>`), all committed or rolled back with the change that caused them.
 
-Channels: "telegram" (the bot, through the outbox) and "web" (the centre, the bell and
-the toast). Quiet hours hold Telegram messages until they end; the centre still records.
-A digest merges a burst of one kind on one auction for one person (DIGEST_SECONDS): the
-first message goes out at once, the rest of the minute become one message sent when the
-minute ends ("Outbid 6 times on …, price now 340 ⭐").
+Channels: "telegram" (the bot, through the outbox), "web" (the centre, the bell and the
+toast) and "email" (through the outbox, to a confirmed address; services/email.py). Quiet
+hours hold Telegram messages and emails until they end; the centre still records. A digest
+merges a burst of one kind on one auction for one person (DIGEST_SECONDS): the first message
+goes out at once, the rest of the minute become one message sent when the minute ends
+("Outbid 6 times on …, price now 340 ⭐").
 """
 
 from __future__ import annotations
