@@ -1,5 +1,5 @@
 """/help (every command; proxy, sealed and Dutch auctions explained), and a helpful answer to
-unknown commands and free text, so the bot is never silent. A suspended person is told so."""
+unknown commands. A suspended person is told so."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from auction.bot.bridge import call_service, flask_app, profile_of, sender, speaking_to
-from auction.bot.handlers.auction_card import PENDING, registered
+from auction.bot.handlers.auction_card import registered
 from auction.services.users import TelegramProfile
 
-# Before the card's "Other amount" reader (group 0), which takes plain text only while it waits for a number.
-FREE_TEXT_GROUP = -2
 # After every command handler (group 0): a command nobody handled.
 UNKNOWN_COMMAND_GROUP = 1
 
@@ -21,7 +19,6 @@ UNKNOWN_COMMAND_GROUP = 1
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CallbackQueryHandler(help_button, pattern=r"^help:"))
-    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, free_text), group=FREE_TEXT_GROUP)
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, unknown_command), group=UNKNOWN_COMMAND_GROUP)
 
 
@@ -71,16 +68,13 @@ def help_reply(profile: TelegramProfile) -> dict:
         }
 
 
-def fallback_reply(profile: TelegramProfile, what: str) -> dict:
-    """The answer to free text or an unknown command: what the bot can do instead."""
+def fallback_reply(profile: TelegramProfile) -> dict:
+    """The answer to an unknown command: what the bot can do instead."""
     user = registered(profile)
     with speaking_to(user):
         if user.is_suspended:
             return suspended_reply()
-        if what == "command":
-            text = _("I don't know that command. Here is what I can do: /help")
-        else:
-            text = _("I answer commands and buttons. Try /mybids for your bids, /watchlist for the auctions you watch, or /help for everything.")
+        text = _("I don't know that command. Here is what I can do: /help")
         return {
             "text": text,
             "buttons": [[{"text": _("My bids"), "callback_data": "mybids:1"}, {"text": _("Help"), "callback_data": "help:"}]],
@@ -101,18 +95,6 @@ async def help_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await help_command(update, context)
 
 
-async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Plain text that is not the answer to "Other amount": a pointer to what works."""
-    chat = update.effective_chat
-    if update.effective_user is None or chat is None or chat.type != "private":
-        return
-    pending = context.user_data.get(PENDING) if context.user_data is not None else None
-    if pending and pending.get("chat_id") == chat.id:
-        return  # the card's amount reader takes this message
-    reply = await call_service(flask_app(context), fallback_reply, profile_of(update.effective_user), "text")
-    await sender(context).send(chat.id, reply)
-
-
 def _known_commands(application: Application) -> set[str]:
     return {
         command
@@ -131,5 +113,5 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     command = message.text.split()[0][1:].split("@")[0].lower()
     if command in _known_commands(context.application):
         return
-    reply = await call_service(flask_app(context), fallback_reply, profile_of(update.effective_user), "command")
+    reply = await call_service(flask_app(context), fallback_reply, profile_of(update.effective_user))
     await sender(context).send(chat.id, reply)
