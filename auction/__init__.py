@@ -149,6 +149,7 @@ def register_blueprints(app: Flask) -> None:
     from auction.web.auth import dev_bp
     from auction.web.help import bp as help_bp
     from auction.web.main import bp as main_bp
+    from auction.web.notifications import bp as notifications_bp
     from auction.web.payouts import bp as payouts_bp
     from auction.web.people import bp as people_bp
     from auction.web.search import bp as search_bp
@@ -170,6 +171,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(support_bp)
     app.register_blueprint(people_bp)
+    app.register_blueprint(notifications_bp)
     if app.config["DEV_LOGIN"]:
         app.register_blueprint(dev_bp)
         app.register_blueprint(wallet_sandbox_bp)

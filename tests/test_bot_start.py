@@ -14,6 +14,7 @@ from auction.services.listings import ListingDraft, create_listing
 from tests.fake_telegram import bot_config, run_bot
 
 SITE = "https://auction.example"
+LANGUAGE_CHOICE = [{"text": "English", "callback_data": "lang:en"}, {"text": "Русский", "callback_data": "lang:ru"}]
 
 
 @pytest.fixture
@@ -41,7 +42,8 @@ def test_start_registers_the_user_and_greets_them_in_russian(bot_app, fake_teleg
         fake_telegram.inject_message(boris, "/start")
         reply = reply_to(fake_telegram, boris)
     assert "Добро пожаловать" in reply["text"] and "Борис" in reply["text"]
-    assert buttons(reply) == [{"text": "Открыть Bot-Auction", "url": SITE}]
+    # First use: the language choice under the link to the site.
+    assert buttons(reply) == [{"text": "Открыть Bot-Auction", "url": SITE}, *LANGUAGE_CHOICE]
     assert stored_user(bot_app, boris["id"]) == {"first_name": "Борис", "username": "boris", "language_code": "ru"}
 
 
@@ -51,7 +53,7 @@ def test_start_in_english_and_the_command_menu_in_both_languages(bot_app, fake_t
         fake_telegram.inject_message(alice, "/start")
         reply = reply_to(fake_telegram, alice)
     assert reply["text"].startswith("Welcome to Bot-Auction, Alice!")
-    assert buttons(reply) == [{"text": "Open Bot-Auction", "url": SITE}]
+    assert buttons(reply) == [{"text": "Open Bot-Auction", "url": SITE}, *LANGUAGE_CHOICE]
     english, russian = fake_telegram.commands["en"], fake_telegram.commands["ru"]
     assert {"command": "start", "description": "Open the auction house"} in english
     assert {"command": "start", "description": "Открыть аукционный дом"} in russian
@@ -118,7 +120,7 @@ def test_a_local_base_url_is_sent_as_text_because_telegram_refuses_such_buttons(
         fake_telegram.inject_message(alice, "/start")
         reply = reply_to(fake_telegram, alice)
     assert reply["text"].endswith("Open Bot-Auction: http://127.0.0.1:8000")
-    assert "reply_markup" not in reply
+    assert buttons(reply) == LANGUAGE_CHOICE  # only the link became text
 
 
 def test_bot_off_logs_one_line(make_app, caplog):

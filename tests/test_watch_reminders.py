@@ -1,4 +1,4 @@
-"""The bot reminds the people watching an auction, once, shortly before it ends."""
+"""Watchers and bidders are reminded before an auction ends: once per lead time (60 and 10 min by default)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def test_watchers_are_reminded_once_in_their_language(app, make_user):
 
     sent = reminders(app)
     assert [user for user, _ in sent] == [anna, boris]
-    assert sent[0][1] == "“Brass telescope”, which you watch, ends in less than 15 min. Current price: 10 ⭐."
+    assert sent[0][1] == "“Brass telescope” ends in less than 10 min. Current price: 10 ⭐."
     assert sent[1][1].startswith("«Brass telescope»")  # Boris reads Russian
 
     # An anti-sniping extension moves the end, but nobody is told twice; Carl's turn comes later.

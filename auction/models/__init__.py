@@ -2,7 +2,14 @@
 
 from auction.models.admin import AdminAction, PayoutRequest
 from auction.models.auctions import Auction, AuctionImage, Bid, Category
-from auction.models.messaging import Notification, OutboxMessage, SupportMessage, SupportTicket
+from auction.models.messaging import (
+    Notification,
+    NotificationPreference,
+    NotificationSettings,
+    OutboxMessage,
+    SupportMessage,
+    SupportTicket,
+)
 from auction.models.money import Hold, LedgerAccount, LedgerTransfer, Payment, StarPurchase
 from auction.models.search import SavedSearch
 from auction.models.social import Achievement, Rating, ReviewReport, UserAchievement, WatchlistEntry
@@ -22,6 +29,8 @@ __all__ = [
     "LedgerAccount",
     "LedgerTransfer",
     "Notification",
+    "NotificationPreference",
+    "NotificationSettings",
     "OutboxMessage",
     "Payment",
     "Rating",

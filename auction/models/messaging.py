@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from auction.extensions import db
@@ -44,10 +55,20 @@ class OutboxMessage(db.Model):
 
 
 class Notification(db.Model):
-    """An in-app notification shown on /notifications."""
+    """One thing that happened to a person: the record behind every channel.
+
+    `payload` holds the text's parameters (rendered in the reader's language when shown);
+    `count` > 1 when a digest merged several of one kind on one auction; `shown` is False
+    when the person turned the web centre off for this kind (the row still anchors the
+    digest and the once-only `dedupe_key`).
+    """
 
     __tablename__ = "notifications"
-    __table_args__ = (Index(None, "user_id", "created_at"),)
+    __table_args__ = (
+        Index(None, "user_id", "created_at"),
+        Index(None, "user_id", "kind", "auction_id", "created_at"),
+        CheckConstraint("count >= 1", name="count_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -56,6 +77,38 @@ class Notification(db.Model):
     url: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    auction_id: Mapped[int | None] = mapped_column(ForeignKey("auctions.id", ondelete="CASCADE"))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    shown: Mapped[bool] = mapped_column(Boolean, default=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NotificationPreference(db.Model):
+    """A person's own choice for one kind on one channel (absent: the kind's default)."""
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = (UniqueConstraint("user_id", "kind", "channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+
+
+class NotificationSettings(db.Model):
+    """A person's quiet hours (minutes after local midnight), reminder lead times (minutes) and
+    the email address notifications go to once confirmed."""
+
+    __tablename__ = "notification_settings"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    quiet_from: Mapped[int | None] = mapped_column(Integer)
+    quiet_until: Mapped[int | None] = mapped_column(Integer)
+    reminder_minutes: Mapped[str] = mapped_column(String(64), default="60,10")
 
 
 class SupportTicket(db.Model):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from auction.extensions import db
 from auction.models import Auction, Bid, User
-from auction.services import events, rules
+from auction.services import events, notifications, rules
 from auction.services.errors import AuctionClosed, AuctionNotStarted, BidderSuspended, NotFound, OwnAuction
 from auction.services.transaction import emit
 
@@ -39,6 +39,7 @@ def open_if_due(auction: Auction, now: datetime) -> None:
         auction.status = "live"
         emit(*events.auction_opened(auction.id))
         emit(*events.auction_created(auction.id))  # now it belongs on the home page
+        notifications.auction_opened(auction)
 
 
 def check_open(auction: Auction, now: datetime) -> None:

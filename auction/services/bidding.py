@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 
 from auction.extensions import db
 from auction.models import Auction, Bid, Hold, User, utcnow
-from auction.services import achievements, events, ledger, notices, rules
+from auction.services import achievements, events, ledger, notices, notifications, rules
 from auction.services.auction_lock import check_bidder, check_open, min_next, record_bid
 from auction.services.auction_view import PriceBox, price_box
 from auction.services.errors import BidTooLow, NotAvailable, NotFound
@@ -115,6 +115,7 @@ def place_bid(auction_id: int, bidder_id: int, max_amount: int | None = None, so
         extended, own = _place_sealed(auction, bidder_id, offer, source, now, own_hold)
         leading, top = False, None
     box = price_box(auction, now, leader_max=top)
+    notifications.after_bid(auction, bidder_id, extended)
     achievements.on_bid_placed(bidder_id, first_on_auction=auction.bid_count == 1)
     return BidResult(
         leading=leading,
@@ -178,7 +179,7 @@ def _place_english(auction: Auction, bidder_id: int, new_max: int, source: str, 
         for event in events.bid_placed(auction, min_next(auction), extended):
             emit(*event)
     if outcome.outbid_id is not None:
-        notices.notify(outcome.outbid_id, "outbid", auction, dedupe=False, price=outcome.price)
+        notices.notify(outcome.outbid_id, "outbid", auction, dedupe=False, **notifications.outbid_params(auction, outcome.price))
     return outcome.leader_id == bidder_id, extended, outcome.leader_max
 
 

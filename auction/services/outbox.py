@@ -97,6 +97,7 @@ def enqueue_telegram(
     dedupe_key: str | None = None,
     photo: str | None = None,
     parse_mode: str | None = None,
+    not_before: datetime | None = None,
 ) -> int | None:
     """Queue a Telegram message to `user_id` in the current transaction; returns the row id.
 
@@ -104,9 +105,9 @@ def enqueue_telegram(
     in the recipient's language. `buttons` is a list of rows of {"text", "url"} or
     {"text", "callback_data"} (a flat list puts one button per row). Nothing is queued
     (None is returned) for a user the bot cannot reach, or when a row with the same
-    `dedupe_key` exists already.
+    `dedupe_key` exists already. `not_before` holds the row until then (quiet hours, digests).
     """
-    row = queue_telegram(user_id, kind, text, buttons, dedupe_key, photo, parse_mode)
+    row = queue_telegram(user_id, kind, text, buttons, dedupe_key, photo, parse_mode, not_before)
     if row is None:
         return None
     db.session.flush()
@@ -122,6 +123,7 @@ def queue_telegram(
     dedupe_key: str | None = None,
     photo: str | None = None,
     parse_mode: str | None = None,
+    not_before: datetime | None = None,
 ) -> OutboxMessage | None:
     """Like `enqueue_telegram`, but the row goes out with the transaction's next flush (no id yet).
 
@@ -150,7 +152,7 @@ def queue_telegram(
         dedupe_key=dedupe_key,
         status="pending",
         attempts=0,
-        next_attempt_at=utcnow(),
+        next_attempt_at=max(not_before or utcnow(), utcnow()),
     )
     if dedupe_key is None:
         db.session.add(row)
@@ -224,10 +226,10 @@ def due_messages(limit: int = 100, now: datetime | None = None) -> list[DueMessa
 
 
 @atomic
-def claim_message(message_id: int) -> ClaimedMessage | None:
+def claim_message(message_id: int, channel: str = "telegram") -> ClaimedMessage | None:
     """Take a pending row for sending (it becomes `sent`, not yet confirmed); None if someone else did."""
     row = db.session.get(OutboxMessage, message_id, with_for_update=True)
-    if row is None or row.status != "pending" or row.chat_id is None:
+    if row is None or row.status != "pending" or row.channel != channel or (channel == "telegram" and row.chat_id is None):
         return None
     row.status = "sent"
     row.attempts += 1

@@ -26,6 +26,7 @@ from auction.extensions import db
 from auction.models import Payment, StarPurchase, SupportMessage, SupportTicket, User, utcnow
 from auction.services import ledger
 from auction.services.errors import Forbidden, NotFound, ServiceError
+from auction.services.notifications import notify
 from auction.services.transaction import atomic
 
 log = logging.getLogger(__name__)
@@ -102,19 +103,8 @@ def _user_by_telegram_id(telegram_id: int) -> User | None:
 
 
 def _tell_refunded(user_id: int, payment_id: int, amount: int, available: int) -> None:
-    """The user hears about the refund through the outbox, in this same transaction."""
-    from auction.services.outbox import enqueue_telegram
-
-    enqueue_telegram(
-        user_id,
-        "payment_refunded",
-        _l(
-            "Your purchase of %(amount)s Stars was refunded to your Telegram account. Available now: %(available)s ⭐.",
-            amount=stars.Amount(amount),
-            available=stars.Amount(available),
-        ),
-        dedupe_key=f"payment_refunded:{payment_id}",
-    )
+    """The user hears about the refund on every channel they chose, in this same transaction."""
+    notify(user_id, "payment_refunded", dedupe_key=f"payment_refunded:{payment_id}", amount=amount, available=available)
 
 
 # --- buying ---------------------------------------------------------------------------
@@ -274,6 +264,7 @@ def _complete_payment(
             "it was credited to the payer. Check it and refund if needed.",
         )
     available = ledger.credit_purchase(payer.id, total_amount, payment.id)
+    notify(payer.id, "stars_received", dedupe_key=f"stars_received:{payment.id}", amount=total_amount, available=available)
     return PaymentResult(payment.id, payer.id, total_amount, available, False)
 
 

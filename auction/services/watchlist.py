@@ -3,18 +3,16 @@ and the bot's reminder when a watched auction is about to end."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from auction import stars
 from auction.extensions import db
 from auction.models import Auction, WatchlistEntry, utcnow
-from auction.services import events, outbox, rules
+from auction.services import events, notifications, rules
 from auction.services.errors import Forbidden, NotFound, ServiceError
 from auction.services.transaction import atomic, emit
 
@@ -100,43 +98,6 @@ def watched_auctions(user_id: int, include_closed: bool = False) -> list[Auction
     return list(db.session.scalars(query))
 
 
-@atomic
 def remind_ending_soon(now: datetime | None = None) -> int:
-    """Tell each watcher once, through the bot, that a watched auction ends within
-    WATCH_REMINDER_MINUTES (default 15); returns how many were told.
-
-    Run by a job; `reminded_at` and the outbox's dedupe key keep it to one reminder per
-    watcher and auction, also when an anti-sniping extension moves the end or two
-    processes run the job at once.
-    """
-    now = now or utcnow()
-    minutes = current_app.config.get("WATCH_REMINDER_MINUTES", 15)
-    due = db.session.execute(
-        select(WatchlistEntry, Auction)
-        .join(Auction, Auction.id == WatchlistEntry.auction_id)
-        .where(
-            WatchlistEntry.reminded_at.is_(None),
-            Auction.status == "live",
-            Auction.ends_at > now,
-            Auction.ends_at <= now + timedelta(minutes=minutes),
-        )
-        .order_by(Auction.ends_at, WatchlistEntry.id)
-    ).all()
-    base_url = current_app.config.get("BASE_URL", "").rstrip("/")
-    told = 0
-    for entry, auction in due:
-        entry.reminded_at = now
-        queued = outbox.enqueue_telegram(
-            entry.user_id,
-            "ending_soon",
-            _l(
-                "“%(title)s”, which you watch, ends in less than %(minutes)s min. Current price: %(price)s ⭐.",
-                title=auction.title,
-                minutes=minutes,
-                price=stars.Amount(auction.current_price),
-            ),
-            buttons=[{"text": _l("Open the auction"), "url": f"{base_url}/auctions/{auction.id}"}],
-            dedupe_key=f"ending_soon:{auction.id}:{entry.user_id}",
-        )
-        told += queued is not None
-    return told
+    """Remind watchers and bidders that an auction ends soon (services/notifications.py); returns how many."""
+    return notifications.remind_ending_soon(now)

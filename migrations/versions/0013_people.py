@@ -1,7 +1,7 @@
 """people: reviews that can be edited, reported and hidden; relisting; the achievements catalog
 
 Revision ID: 0013_people
-Revises: 0002
+Revises: 0012_notifications
 Create Date: 2026-11-30 15:40:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 import auction.models.types
 
 revision = "0013_people"
-down_revision = "0002"
+down_revision = "0012_notifications"
 branch_labels = None
 depends_on = None
 

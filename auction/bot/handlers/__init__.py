@@ -33,6 +33,10 @@ HANDLER_MODULES = (
     "auction.bot.handlers.search",
     "auction.bot.handlers.support",
     "auction.bot.handlers.people",
+    "auction.bot.handlers.help",
+    "auction.bot.handlers.mybids",
+    "auction.bot.handlers.language",
+    "auction.bot.handlers.settings",
 )
 
 MENU_COMMANDS = (
@@ -45,6 +49,10 @@ MENU_COMMANDS = (
     ("support", _l("Write to support")),
     ("profile", _l("Your public profile and rating")),
     ("achievements", _l("Your badges and progress")),
+    ("mybids", _l("Your bids: leading, outbid, won, lost")),
+    ("settings", _l("Which notifications you get")),
+    ("language", _l("Choose Russian or English")),
+    ("help", _l("Every command and how the auctions work")),
 )
 
 

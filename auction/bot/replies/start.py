@@ -11,6 +11,7 @@ from auction import numbers
 from auction.bot.calls import speaking_to
 from auction.bot.replies import registered
 from auction.bot.replies.cards import card_for, not_found
+from auction.bot.replies.language import language_buttons
 from auction.services.users import TelegramProfile
 
 AUCTION_LINK = re.compile(r"auction_(.{1,64})")  # the id itself is read by auction.numbers
@@ -34,5 +35,6 @@ def start_reply(profile: TelegramProfile, argument: str) -> dict:
                 "Welcome to Bot-Auction, %(name)s! Bid on live auctions, sell your things and pay with Telegram Stars.",
                 name=user.first_name or user.display_name,
             ),
-            "buttons": [[{"text": _("Open Bot-Auction"), "url": base_url}]],
+            # On first use (no language chosen yet) the welcome offers the choice.
+            "buttons": [[{"text": _("Open Bot-Auction"), "url": base_url}]] + (language_buttons() if user.locale is None else []),
         }

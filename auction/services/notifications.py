@@ -1,0 +1,665 @@
+"""Notifications: the one table of kinds, and `notify`, which tells a person through every
+channel they enabled, in the caller's transaction.
+
+A kind is one `Kind` entry in `KINDS` (key, default channels, text, digest text, buttons);
+a later feature adds its kind with one `add_kind(...)` call. `notify(user_id, kind, ...)`
+writes the notification row (the web centre's record), the Telegram outbox row when the
+person has that channel on, and a `notification_created` event on the person's own live
+channel (`user:<id>`), all committed or rolled back with the change that caused them.
+
+Channels: "telegram" (the bot, through the outbox), "web" (the centre, the bell and the
+toast) and "email" (through the outbox, to a confirmed address; services/email.py). Quiet
+hours hold Telegram messages and emails until they end; the centre still records. A digest
+merges a burst of one kind on one auction for one person (DIGEST_SECONDS): the first message
+goes out at once, the rest of the minute become one message sent when the minute ends
+("Outbid 6 times on …, price now 340 ⭐").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from auction import stars
+from auction.extensions import db
+from auction.models import (
+    Auction,
+    Bid,
+    Notification,
+    NotificationPreference,
+    NotificationSettings,
+    OutboxMessage,
+    User,
+    WatchlistEntry,
+    utcnow,
+)
+from auction.services import outbox, rules
+from auction.services.errors import NotFound, ServiceError
+from auction.services.transaction import atomic, emit
+
+CHANNELS = ("telegram", "web", "email")
+QUIET = ("telegram", "email")  # held during quiet hours; the web centre records at once
+DIGEST_SECONDS = 60
+DEFAULT_REMINDER_MINUTES = (60, 10)
+MAX_REMINDERS = 3
+PER_PAGE = 20
+
+Text = Callable[..., object]  # **params -> a lazy string
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of notification: what it says, where it goes by default, its buttons."""
+
+    key: str
+    label: object  # lazy string naming the kind on the settings page
+    text: Text
+    channels: tuple[str, ...] = CHANNELS  # on by default (email only once an address is confirmed)
+    digest: Text | None = None  # merged text (gets `count`); None: never merged
+    buttons: Callable[[Notification, str], list] | None = None  # (row, site url) -> Telegram button rows
+    extra: dict = field(default_factory=dict)
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def add_kind(kind: Kind) -> Kind:
+    """Register a kind (one line per kind, here or in the feature that owns it)."""
+    KINDS[kind.key] = kind
+    return kind
+
+
+def _open_button(row: Notification, url: str) -> list:
+    return [[{"text": _l("Open the auction"), "url": url}]] if url else []
+
+
+def _bid_and_open(row: Notification, url: str) -> list:
+    minimum = row.payload.get("min_next")
+    first = [{"text": _l("Bid %(amount)s ⭐", amount=minimum), "callback_data": f"bid:{row.auction_id}:{minimum}"}] if minimum else []
+    return [first + [{"text": _l("Open"), "url": url}]]
+
+
+for _kind in (
+    Kind(
+        "outbid",
+        _l("You were outbid"),
+        lambda **p: _l("You have been outbid on “%(title)s”: the price is now %(price)s ⭐.", **p),
+        digest=lambda **p: _l("Outbid %(count)s times on “%(title)s”, price now %(price)s ⭐.", **p),
+        buttons=_bid_and_open,
+    ),
+    Kind(
+        "new_bid",
+        _l("A new bid on your auction"),
+        lambda **p: _l("A new bid on your “%(title)s”: the price is now %(price)s ⭐.", **p),
+        channels=("telegram", "web"),
+        digest=lambda **p: _l("%(count)s new bids on your “%(title)s”, price now %(price)s ⭐.", **p),
+        buttons=_open_button,
+    ),
+    Kind(
+        "lead_again",
+        _l("Your maximum answered a bid"),
+        lambda **p: _l("Someone bid on “%(title)s”; your maximum answered and you still lead at %(price)s ⭐.", **p),
+        channels=("telegram", "web"),
+        digest=lambda **p: _l("Your maximum answered %(count)s bids on “%(title)s”; you lead at %(price)s ⭐.", **p),
+        buttons=_open_button,
+    ),
+    Kind(
+        "auction_extended",
+        _l("Auction extended"),
+        lambda **p: _l("“%(title)s” was extended by a late bid; it now ends at %(ends_at)s UTC.", **p),
+        channels=("telegram", "web"),
+        digest=lambda **p: _l("“%(title)s” was extended %(count)s times; it now ends at %(ends_at)s UTC.", **p),
+        buttons=_open_button,
+    ),
+    Kind(
+        "reserve_met",
+        _l("Reserve price met"),
+        lambda **p: _l("The reserve price of “%(title)s” has been met: it will sell. Price now %(price)s ⭐.", **p),
+        buttons=_open_button,
+    ),
+    Kind("auction_won", _l("You won"), lambda **p: _l("You won “%(title)s” for %(price)s ⭐.", **p), buttons=_open_button),
+    Kind(
+        "auction_sold",
+        _l("Your item sold"),
+        lambda **p: _l("“%(title)s” sold for %(price)s ⭐. You receive %(net)s ⭐ after the platform fee.", **p),
+        buttons=_open_button,
+    ),
+    Kind("auction_unsold", _l("Your auction ended unsold"), lambda **p: _l("“%(title)s” ended without a sale.", **p), buttons=_open_button),
+    Kind(
+        "auction_lost",
+        _l("You did not win"),
+        lambda **p: _l("“%(title)s” has ended; another bidder won it.", **p),
+        buttons=_open_button,
+    ),
+    Kind(
+        "auction_canceled",
+        _l("Auction cancelled"),
+        lambda **p: _l("“%(title)s” was cancelled. Any Stars held for it are released.", **p),
+        buttons=_open_button,
+    ),
+    Kind(
+        "ending_soon",
+        _l("Ends soon"),
+        lambda **p: _l("“%(title)s” ends in less than %(minutes)s min. Current price: %(price)s ⭐.", **p),
+        buttons=_open_button,
+    ),
+    Kind(
+        "auction_opened",
+        _l("A watched auction opened"),
+        lambda **p: _l("“%(title)s”, which you watch, is open for bids.", **p),
+        channels=("telegram", "web"),
+        buttons=_open_button,
+    ),
+    Kind(
+        "stars_received",
+        _l("Stars received"),
+        lambda **p: _l("%(amount)s Stars were added to your wallet. Available now: %(available)s ⭐.", **p),
+        channels=("web", "email"),  # the bot already answers the payment itself
+    ),
+    Kind(
+        "payment_refunded",
+        _l("Payment refunded"),
+        lambda **p: _l("Your purchase of %(amount)s Stars was refunded to your Telegram account. Available now: %(available)s ⭐.", **p),
+    ),
+):
+    add_kind(_kind)
+
+
+class UnknownKind(NotFound):
+    message = _l("There is no such kind of notification.")
+
+
+class InvalidQuietHours(ServiceError):
+    message = _l("Quiet hours need a start and an end time (HH:MM), and they must differ.")
+
+
+class InvalidReminders(ServiceError):
+    message = _l("Reminders are whole minutes between 1 and 1440, at most three, separated by commas.")
+
+
+# -- texts -----------------------------------------------------------------------------------
+
+
+def text_of(row: Notification):
+    """The row's text as a lazy string (rendered in whichever language is active)."""
+    kind = KINDS.get(row.kind)
+    if kind is None:
+        return row.kind
+    # Amounts are grouped in whichever language renders the text (the recipient's).
+    params = stars.lazy_params(dict(row.payload or {}))
+    if row.count > 1 and kind.digest is not None:
+        return kind.digest(count=row.count, **params)
+    return kind.text(**params)
+
+
+def _site_url(path: str) -> str:
+    return f"{current_app.config.get('BASE_URL', '').rstrip('/')}{path}"
+
+
+# -- preferences and quiet hours -------------------------------------------------------------
+
+
+def _settings(user_id: int) -> NotificationSettings | None:
+    return db.session.get(NotificationSettings, user_id)
+
+
+def enabled_channels(user_id: int, kind: str) -> set[str]:
+    """The channels `user_id` gets `kind` on: the kind's defaults, overridden by their choices."""
+    on = set(KINDS[kind].channels)
+    rows = db.session.execute(
+        select(NotificationPreference.channel, NotificationPreference.enabled).where(
+            NotificationPreference.user_id == user_id, NotificationPreference.kind == kind
+        )
+    )
+    for channel, enabled in rows:
+        (on.add if enabled else on.discard)(channel)
+    return on & set(CHANNELS)
+
+
+@dataclass(frozen=True)
+class PreferenceRow:
+    kind: str
+    label: str
+    channels: dict[str, bool]
+
+
+def preferences(user_id: int) -> list[PreferenceRow]:
+    """Every kind with its on/off state per channel, in the table's order (for /settings and the bot)."""
+    chosen = {
+        (row.kind, row.channel): row.enabled
+        for row in db.session.scalars(select(NotificationPreference).where(NotificationPreference.user_id == user_id))
+    }
+    return [
+        PreferenceRow(
+            kind.key,
+            str(kind.label),
+            {channel: chosen.get((kind.key, channel), channel in kind.channels) for channel in CHANNELS},
+        )
+        for kind in KINDS.values()
+    ]
+
+
+@atomic
+def set_preference(user_id: int, kind: str, channel: str, enabled: bool) -> bool:
+    """Turn one kind on one channel on or off for `user_id`; returns the new state.
+
+    Raises UnknownKind for a kind or channel that does not exist.
+    """
+    if kind not in KINDS or channel not in CHANNELS:
+        raise UnknownKind()
+    row = db.session.scalar(
+        select(NotificationPreference).where(
+            NotificationPreference.user_id == user_id,
+            NotificationPreference.kind == kind,
+            NotificationPreference.channel == channel,
+        )
+    )
+    if row is None:
+        db.session.add(NotificationPreference(user_id=user_id, kind=kind, channel=channel, enabled=enabled))
+    else:
+        row.enabled = enabled
+    return enabled
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    start: time | None
+    end: time | None
+    reminders: tuple[int, ...]
+
+    @property
+    def active(self) -> bool:
+        return self.start is not None and self.end is not None
+
+
+def _as_time(minutes: int | None) -> time | None:
+    return None if minutes is None else time(minutes // 60, minutes % 60)
+
+
+def quiet_hours(user_id: int) -> QuietHours:
+    """The person's quiet hours (local times, or None) and reminder lead times (minutes)."""
+    settings = _settings(user_id)
+    if settings is None:
+        return QuietHours(None, None, DEFAULT_REMINDER_MINUTES)
+    return QuietHours(_as_time(settings.quiet_from), _as_time(settings.quiet_until), reminder_minutes(settings))
+
+
+def _parse_clock(raw: str | None) -> int | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    hours, sep, minutes = raw.partition(":")
+    if not sep or not hours.isdigit() or not minutes.isdigit() or int(hours) > 23 or int(minutes) > 59:
+        raise InvalidQuietHours()
+    return int(hours) * 60 + int(minutes)
+
+
+def _parse_reminders(raw: str | None) -> str:
+    parts = [part.strip() for part in (raw or "").replace(";", ",").split(",") if part.strip()]
+    if not parts or len(parts) > MAX_REMINDERS or not all(p.isdigit() and 1 <= int(p) <= 1440 for p in parts):
+        raise InvalidReminders()
+    return ",".join(str(n) for n in sorted({int(p) for p in parts}, reverse=True))
+
+
+@atomic
+def set_quiet_hours(user_id: int, start: str | None, end: str | None, reminders: str | None = None) -> QuietHours:
+    """Store quiet hours ("HH:MM" local times; both empty turns them off) and reminder minutes ("60, 10").
+
+    Raises InvalidQuietHours or InvalidReminders for input that does not parse.
+    """
+    quiet_from, quiet_until = _parse_clock(start), _parse_clock(end)
+    if (quiet_from is None) != (quiet_until is None) or (quiet_from is not None and quiet_from == quiet_until):
+        raise InvalidQuietHours()
+    settings = _settings(user_id) or NotificationSettings(user_id=user_id)
+    settings.quiet_from, settings.quiet_until = quiet_from, quiet_until
+    if reminders is not None:
+        settings.reminder_minutes = _parse_reminders(reminders)
+    elif not settings.reminder_minutes:
+        settings.reminder_minutes = ",".join(map(str, DEFAULT_REMINDER_MINUTES))
+    db.session.add(settings)
+    db.session.flush()
+    return QuietHours(_as_time(quiet_from), _as_time(quiet_until), reminder_minutes(settings))
+
+
+def reminder_minutes(settings: NotificationSettings | None) -> tuple[int, ...]:
+    if settings is None or not settings.reminder_minutes:
+        return DEFAULT_REMINDER_MINUTES
+    return tuple(int(p) for p in settings.reminder_minutes.split(",") if p.isdigit())
+
+
+def _zone(user: User) -> ZoneInfo:
+    try:
+        return ZoneInfo(user.timezone or "UTC")
+    except Exception:  # an unknown zone name: the person's clock is unknown, so UTC
+        return ZoneInfo("UTC")
+
+
+def quiet_until(user: User, now: datetime) -> datetime | None:
+    """When the person's quiet hours end (UTC), or None when they are not in quiet hours now."""
+    settings = _settings(user.id)
+    if settings is None or settings.quiet_from is None or settings.quiet_until is None:
+        return None
+    local = now.astimezone(_zone(user))
+    minute = local.hour * 60 + local.minute
+    start, end = settings.quiet_from, settings.quiet_until
+    inside = start <= minute < end if start < end else (minute >= start or minute < end)
+    if not inside:
+        return None
+    end_local = local.replace(hour=end // 60, minute=end % 60, second=0, microsecond=0)
+    if end_local <= local:
+        end_local += timedelta(days=1)
+    return end_local.astimezone(now.tzinfo)
+
+
+# -- notify ----------------------------------------------------------------------------------
+
+
+def _recent(user_id: int, kind: str, auction_id: int, now: datetime) -> Notification | None:
+    return db.session.scalar(
+        select(Notification)
+        .where(
+            Notification.user_id == user_id,
+            Notification.kind == kind,
+            Notification.auction_id == auction_id,
+            Notification.created_at > now - timedelta(seconds=DIGEST_SECONDS),
+        )
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(1)
+    )
+
+
+def _insert(row: Notification) -> bool:
+    if row.dedupe_key is None:
+        db.session.add(row)
+        db.session.flush()
+        return True
+    if db.session.scalar(select(Notification.id).where(Notification.dedupe_key == row.dedupe_key)):
+        return False
+    try:
+        with db.session.begin_nested():  # a concurrent twin loses quietly
+            db.session.add(row)
+        return True
+    except IntegrityError:
+        return False
+
+
+def _telegram(user: User, row: Notification, now: datetime, digest: bool) -> None:
+    kind = KINDS[row.kind]
+    url = _site_url(row.url) if row.url else ""
+    buttons = kind.buttons(row, url) if kind.buttons else None
+    held_until = quiet_until(user, now)
+    if digest:
+        window_end = row.created_at + timedelta(seconds=DIGEST_SECONDS)
+        key = f"digest:{row.id}"
+        pending = db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+        if pending is not None:
+            if pending.status == "pending":
+                from flask_babel import force_locale
+
+                with force_locale(outbox.recipient_locale(user)):
+                    pending.payload = {**pending.payload, "text": str(text_of(row)), "buttons": outbox._button_rows(buttons)}
+            return
+        outbox.enqueue_telegram(user.id, row.kind, text_of(row), buttons=buttons, dedupe_key=key, not_before=max(window_end, held_until or window_end))
+        return
+    key = f"notification:{row.id}"
+    outbox.enqueue_telegram(user.id, row.kind, text_of(row), buttons=buttons, dedupe_key=key, not_before=held_until)
+
+
+def _email(user: User, row: Notification, now: datetime, digest: bool) -> None:
+    from auction.services import email
+
+    address = email.confirmed_address(user.id)
+    if address is None:
+        return
+    payload = email.notification_payload(user, address, row.kind, KINDS[row.kind].label, text_of(row), row.url)
+    held_until = quiet_until(user, now)
+    if not digest:
+        email.queue_email(user.id, row.kind, payload, f"email:{row.id}", not_before=held_until)
+        return
+    key = f"email-digest:{row.id}"
+    pending = db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+    if pending is None:
+        window_end = row.created_at + timedelta(seconds=DIGEST_SECONDS)
+        email.queue_email(user.id, row.kind, payload, key, not_before=max(window_end, held_until or window_end))
+    elif pending.status == "pending":
+        pending.payload = payload
+
+
+@atomic
+def notify(user_id: int, kind: str, auction: Auction | None = None, dedupe_key: str | None = None, **params) -> int | None:
+    """Tell `user_id` about `kind` on every channel they enabled, in the caller's transaction.
+
+    `params` fill the kind's text (the auction's title is added); they must be JSON values.
+    Returns the notification row's id, or None when `dedupe_key` was used before. A kind
+    with a digest merges into the person's row of the same kind and auction from the last
+    DIGEST_SECONDS. Raises UnknownKind for a kind not in KINDS.
+    """
+    if kind not in KINDS:
+        raise UnknownKind()
+    with db.session.no_autoflush:
+        user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    now = utcnow()
+    channels = enabled_channels(user_id, kind)
+    if auction is not None:
+        params = {"title": auction.title, **params}
+    digest = False
+    row = None
+    if auction is not None and KINDS[kind].digest is not None and dedupe_key is None:
+        row = _recent(user_id, kind, auction.id, now)
+    if row is not None:
+        digest = True
+        row.count += 1
+        row.payload = params
+        row.read_at = None
+        row.updated_at = now
+        row.shown = row.shown or "web" in channels
+    else:
+        row = Notification(
+            user_id=user_id,
+            kind=kind,
+            auction_id=auction.id if auction is not None else None,
+            payload=params,
+            url=f"/auctions/{auction.id}" if auction is not None else None,
+            count=1,
+            shown="web" in channels,
+            dedupe_key=dedupe_key,
+            created_at=now,
+            updated_at=now,
+        )
+        if not _insert(row):
+            return None
+    if "telegram" in channels and user.telegram_id is not None and not user.bot_blocked:
+        _telegram(user, row, now, digest)
+    if "email" in channels:
+        _email(user, row, now, digest)
+    if row.shown:
+        emit(f"user:{user_id}", "notification_created", {"user_id": user_id, "notification_id": row.id})
+    return row.id
+
+
+# -- the events that notify (called from the services where they happen) ---------------------
+
+
+def _leader_max(auction: Auction) -> int | None:
+    if auction.leading_bidder_id is None:
+        return None
+    return db.session.scalar(
+        select(func.max(Bid.max_amount)).where(Bid.auction_id == auction.id, Bid.bidder_id == auction.leading_bidder_id)
+    )
+
+
+def _watchers(auction_id: int) -> list[int]:
+    return list(db.session.scalars(select(WatchlistEntry.user_id).where(WatchlistEntry.auction_id == auction_id).order_by(WatchlistEntry.user_id)))
+
+
+def after_bid(auction: Auction, bidder_id: int, extended: bool) -> None:
+    """The notifications an accepted bid causes besides the outbid one: the seller's new bid,
+    the leader whose maximum answered, the reserve reached, the extension (leader, watchers)."""
+    price = auction.current_price
+    sealed = auction.kind != "english"
+    notify(auction.seller_id, "new_bid", auction, price=price)
+    if not sealed:
+        leader = auction.leading_bidder_id
+        if leader is not None and leader != bidder_id:
+            notify(leader, "lead_again", auction, price=price)
+        if auction.reserve_price and leader is not None and (_leader_max(auction) or 0) >= auction.reserve_price:
+            for user_id in sorted({auction.seller_id, leader}):
+                notify(user_id, "reserve_met", auction, dedupe_key=f"reserve_met:{auction.id}:{user_id}", price=price)
+    if extended:
+        ends_at = auction.ends_at.strftime("%Y-%m-%d %H:%M")
+        told = {auction.seller_id, bidder_id}
+        leader = auction.leading_bidder_id if not sealed else None
+        for user_id in ([leader] if leader is not None else []) + _watchers(auction.id):
+            if user_id not in told:
+                told.add(user_id)
+                notify(user_id, "auction_extended", auction, ends_at=ends_at)
+
+
+def outbid_params(auction: Auction, price: int) -> dict:
+    minimum = rules.min_next_bid(auction.start_price, auction.current_price, auction.leading_bidder_id is not None, auction.increment)
+    return {"price": price, "min_next": minimum}
+
+
+def auction_opened(auction: Auction) -> None:
+    """Tell the watchers of a scheduled auction that it opened (once each)."""
+    for user_id in _watchers(auction.id):
+        if user_id != auction.seller_id:
+            notify(user_id, "auction_opened", auction, dedupe_key=f"auction_opened:{auction.id}:{user_id}")
+
+
+@atomic
+def remind_ending_soon(now: datetime | None = None) -> int:
+    """Tell each watcher and bidder of a live auction that it ends soon, once per lead time
+    they chose (default 60 and 10 minutes before the end); returns how many were told.
+
+    Run by a job every 30 s; the once-only key per person, auction and lead time keeps an
+    anti-sniping extension or two processes from repeating a reminder. When several lead
+    times are already due (a late start), only the shortest is sent.
+    """
+    now = now or utcnow()
+    horizon = now + timedelta(minutes=1440)
+    auctions = list(
+        db.session.scalars(
+            select(Auction).where(Auction.status == "live", Auction.ends_at > now, Auction.ends_at <= horizon).order_by(Auction.ends_at, Auction.id)
+        )
+    )
+    told = 0
+    for auction in auctions:
+        people = set(_watchers(auction.id)) | set(
+            db.session.scalars(select(Bid.bidder_id).where(Bid.auction_id == auction.id, Bid.is_automatic.is_(False)))
+        )
+        people.discard(auction.seller_id)
+        left = auction.ends_at - now
+        for user_id in sorted(people):
+            due = [m for m in reminder_minutes(_settings(user_id)) if left <= timedelta(minutes=m)]
+            if not due:
+                continue
+            minutes = min(due)
+            prefix = f"ending_soon:{auction.id}:{user_id}:"
+            sent = db.session.scalars(select(Notification.dedupe_key).where(Notification.dedupe_key.startswith(prefix, autoescape=True)))
+            if any(int(k.rsplit(":", 1)[1]) <= minutes for k in sent):
+                continue  # a shorter reminder went out already (an extension moved the end back)
+            key = f"{prefix}{minutes}"
+            told += notify(user_id, "ending_soon", auction, dedupe_key=key, minutes=minutes, price=auction.current_price) is not None
+    return told
+
+
+# -- the web centre --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    id: int
+    kind: str
+    text: str
+    url: str | None
+    created_at: datetime
+    read: bool
+    count: int
+
+
+def _view(row: Notification) -> NotificationView:
+    return NotificationView(row.id, row.kind, str(text_of(row)), row.url, row.updated_at, row.read_at is not None, row.count)
+
+
+def unread_count(user_id: int) -> int:
+    """How many of the person's shown notifications are unread (the bell's number)."""
+    return db.session.scalar(
+        select(func.count(Notification.id)).where(Notification.user_id == user_id, Notification.shown.is_(True), Notification.read_at.is_(None))
+    ) or 0
+
+
+@dataclass(frozen=True)
+class NotificationPage:
+    items: list[NotificationView]
+    page: int
+    has_next: bool
+    unread: int
+
+
+def page_of(user_id: int, page: int = 1, per_page: int = PER_PAGE) -> NotificationPage:
+    """One page of the person's notifications, newest first (texts in the active language)."""
+    page = max(1, page)
+    rows = list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user_id, Notification.shown.is_(True))
+            .order_by(Notification.updated_at.desc(), Notification.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page + 1)
+        )
+    )
+    return NotificationPage([_view(r) for r in rows[:per_page]], page, len(rows) > per_page, unread_count(user_id))
+
+
+def one(user_id: int, notification_id: int) -> NotificationView | None:
+    """The person's own notification (None for someone else's or a missing one)."""
+    row = db.session.get(Notification, notification_id)
+    if row is None or row.user_id != user_id or not row.shown:
+        return None
+    return _view(row)
+
+
+@atomic
+def mark_read(user_id: int, notification_id: int) -> int:
+    """Mark one of the person's notifications read; returns their unread count. Raises NotFound for another's."""
+    row = db.session.get(Notification, notification_id)
+    if row is None or row.user_id != user_id:
+        raise NotFound()
+    if row.read_at is None:
+        row.read_at = utcnow()
+        emit(f"user:{user_id}", "notifications_read", {"user_id": user_id})
+    db.session.flush()
+    return unread_count(user_id)
+
+
+@atomic
+def mark_all_read(user_id: int) -> int:
+    """Mark every notification of the person read; returns how many were unread."""
+    result = db.session.execute(
+        update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None)).values(read_at=utcnow())
+    )
+    if result.rowcount:
+        emit(f"user:{user_id}", "notifications_read", {"user_id": user_id})
+    return result.rowcount or 0
+
+
+@atomic
+def unsubscribe_email(token: str) -> tuple[int, str]:
+    """Turn off one kind's emails from a signed link (RFC 8058 one-click); returns (user id, kind). Raises email.BadLink."""
+    from auction.services import email
+
+    user_id, kind = email.read_unsubscribe(token)
+    if kind not in KINDS or db.session.get(User, user_id) is None:
+        raise email.BadLink()
+    set_preference(user_id, kind, "email", False)
+    return user_id, kind
