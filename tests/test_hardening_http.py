@@ -53,13 +53,16 @@ def test_stalled_bodies_do_not_freeze_the_site(make_app, make_user, declared):
     app = make_app(REQUEST_BODY_TIMEOUT=TIMEOUT)
     auction_id = new_auction(app, make_user("Seller"))
     with run_server(app) as base_url:
+        # Each page once before the attack: templates compiled, and what the page costs on this
+        # machine right now (a busy shared machine adds to both sides alike).
+        quiet = {path: _timed_get(base_url + path)[0] for path in ("/healthz", f"/auctions/{auction_id}", "/nowhere")}
         attackers = [_stall(base_url, declared) for _ in range(app.config["WEB_THREADS"] + 2)]
         try:
             time.sleep(0.3)
             for path in ("/healthz", f"/auctions/{auction_id}"):
                 seconds, response = _timed_get(base_url + path)
                 assert response.status_code == 200
-                assert seconds < 2, f"{path} took {seconds:.2f} s under attack"
+                assert seconds < 2 + quiet[path], f"{path} took {seconds:.2f} s under attack ({quiet[path]:.2f} s without)"
             answers = [_read_all(sock, TIMEOUT + 5) for sock in attackers]
         finally:
             for sock in attackers:

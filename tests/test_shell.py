@@ -57,7 +57,7 @@ def test_oversized_request_is_a_413_page(make_app):
     response = client.post("/locale", data={"csrf_token": token, "locale": "en", "filler": "x" * 4096})
     assert response.status_code == 413
     html = page(response)
-    assert html.find("h1").get_text(strip=True) == "Upload too large"
+    assert html.find("h1").get_text(strip=True) == "Request too large"
     assert "larger than we accept" in html.get_text()
 
 
@@ -70,7 +70,7 @@ def test_oversized_upload_is_a_413_page_in_russian(make_app):
         headers={"Accept-Language": "ru"},
     )
     assert response.status_code == 413
-    assert heading(response) == "Слишком большой файл"
+    assert heading(response) == "Слишком большой запрос"
 
 
 def test_missing_csrf_token_is_a_400_page_that_says_why(client):
