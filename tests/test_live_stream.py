@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-import auction.web.listing_live  # noqa: F401  (its renderers exist before the fixture below lifts one)
+import auction.web.live_fragments  # noqa: F401  (its renderers exist before the fixture below lifts one)
 from auction.live import live_url, renderers
 from auction.services.ledger import credit_sandbox
 from auction.services.users import end_all_sessions

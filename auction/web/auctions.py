@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from auction.live import renders
-from auction.services import auctions_read, bidding, catalog, listings, watchlist
+from auction.services import auctions_read, bidding, catalog, listings
 from auction.services.errors import ServiceError
 from auction.services.ledger import InsufficientFunds
 from auction.services.listings import MAX_PHOTOS, ListingDraft
@@ -167,66 +165,6 @@ def cancel(auction_id: int):
         return _("The auction was cancelled.")
 
     return _finish(auction_id, act)
-
-
-# --- live fragments ---------------------------------------------------------------------
-
-
-def live_fragments(auction_id: int, controls: bool = False) -> list[tuple[str, str]]:
-    """The price panel, bid history, price chart and end time of an auction, as every visitor sees them.
-
-    `controls` adds the bid form / outcome block, for the events that change what a visitor can
-    do: opening, closing, and a bid (who leads, the minimum, buy it now, the seller's edit and
-    cancel). It carries every viewer's variant; auction.js keeps the page's own and what its
-    reader was typing.
-    """
-    page = auctions_read.auction_page(auction_id, None)
-    if page is None:
-        return []
-    fragments = [
-        (f"auction-{auction_id}-price", render_template("auctions/_price.html", page=page, box=page.box)),
-        (f"auction-{auction_id}-bids", render_template("auctions/_bids.html", page=page)),
-        (f"auction-{auction_id}-ends", render_template("auctions/_ends.html", box=page.box)),
-    ]
-    if page.chart:
-        fragments.append((f"auction-{auction_id}-chart", render_template("auctions/_chart.html", page=page)))
-    if controls:
-        fragments.append((f"auction-{auction_id}-controls", render_template("auctions/_controls.html", page=page, form={}, live=True)))
-    return fragments
-
-
-@contextmanager
-def _render_context(app, locale: str):
-    # A fresh app context means a fresh database session (the caller's may be mid-commit);
-    # flask-babel keeps the forced language on `g`, which the new context replaces, so force it again.
-    with app.app_context(), force_locale(locale):
-        yield
-
-
-@renders("auction_extended")
-@renders("dutch_price")
-def render_auction_event(app, data: dict, locale: str) -> list[tuple[str, str]]:
-    with _render_context(app, locale):
-        return live_fragments(int(data["auction_id"]))
-
-
-@renders("bid_placed")
-@renders("auction_closed")
-@renders("auction_opened")
-def render_auction_turn(app, data: dict, locale: str) -> list[tuple[str, str]]:
-    with _render_context(app, locale):
-        return live_fragments(int(data["auction_id"]), controls=True)
-
-
-@renders("watchers_changed")
-def render_watchers(app, data: dict, locale: str) -> list[tuple[str, str]]:
-    # Counted at render time, not taken from the event: two watches committing together
-    # could each have counted without the other.
-    auction_id = int(data["auction_id"])
-    with _render_context(app, locale):
-        watchers = watchlist.watchers_count(auction_id)
-        return [(f"auction-{auction_id}-watchers", render_template("auctions/_watchers.html", watchers=watchers))]
-
 
 
 # --- the listing form -------------------------------------------------------------------

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from flask_login import current_user
 
 from auction.services import catalog, users
-from auction.web import listing_live  # noqa: F401  (registers the grid's live renderers)
+from auction.web import live_fragments  # noqa: F401  (registers the live renderers)
 from auction.web.auth import safe_next
 from auction.web.formatting import is_htmx
 
