@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from auction.extensions import db
-from auction.models import Auction, Bid, Rating, User, WatchlistEntry, utcnow
+from auction.models import Auction, Bid, Hold, Rating, User, WatchlistEntry, utcnow
 from auction.services import bidding
+from auction.services.viewer import ViewerState, viewer_state
 
 HISTORY_LIMIT = 20
 CHART_WIDTH, CHART_HEIGHT = 320, 96
@@ -52,6 +53,11 @@ class PriceBox:
     next_step_at: datetime | None = None
     starts_at: datetime | None = None
     closed_at: datetime | None = None
+    # A Dutch auction's terms: the price drops by `dutch_step` Stars every
+    # `dutch_interval_minutes` down to `dutch_floor` Stars.
+    dutch_step: int | None = None
+    dutch_floor: int | None = None
+    dutch_interval_minutes: int | None = None
 
 
 @dataclass
@@ -80,6 +86,11 @@ class AuctionPage:
     viewer_sealed: int | None = None
     revealed: bool = True
     images: list = field(default_factory=list)
+    viewer: ViewerState | None = None
+    # For a bidder who did not win: the hold released at the close, in Stars.
+    released_hold: int | None = None
+    # The winner's own name, unmasked, for the winner's page only.
+    viewer_name: str | None = None
 
 
 def bidder_tag(auction_id: int, user_id: int) -> str:
@@ -132,6 +143,9 @@ def price_box(auction: Auction, now: datetime | None = None) -> PriceBox:
         next_step_at=next_step,
         starts_at=auction.starts_at,
         closed_at=auction.closed_at,
+        dutch_step=auction.dutch_step if auction.kind == "dutch" else None,
+        dutch_floor=auction.dutch_floor if auction.kind == "dutch" else None,
+        dutch_interval_minutes=(auction.dutch_interval_seconds or 0) // 60 if auction.kind == "dutch" else None,
     )
 
 
@@ -173,6 +187,7 @@ class PriceChart:
     high: int
     start: datetime
     end: datetime
+    series: tuple = ()  # ((UTC seconds, Stars), ...): what a page redraws from when a bid adds a point
 
 
 def price_chart(start: datetime, start_price: int, steps: list[tuple[datetime, int]], until: datetime) -> PriceChart:
@@ -200,14 +215,20 @@ def price_chart(start: datetime, start_price: int, steps: list[tuple[datetime, i
         if i:
             points.append((x, points[-1][1]))  # hold the previous price until this moment
         points.append((x, y))
-    return PriceChart(" ".join(f"{x},{y}" for x, y in points), low, high, series[0][0], series[-1][0])
+    return PriceChart(
+        " ".join(f"{x},{y}" for x, y in points), low, high, series[0][0], series[-1][0],
+        tuple((int(at.timestamp()), price) for at, price in series[:-1]),
+    )
 
 
-def auction_page(auction_id: int, viewer_id: int | None, full: bool = True) -> AuctionPage | None:
+def auction_page(
+    auction_id: int, viewer_id: int | None, full: bool = True, signed_in: bool | None = None, is_admin: bool = False
+) -> AuctionPage | None:
     """Everything the auction page shows to `viewer_id` (None: a visitor).
 
     `full=False` skips what only the whole page needs (history, chart, ratings, watchers,
-    photos): enough for the bid form and the price panel after a bid.
+    photos): enough for the bid form and the price panel after a bid. `signed_in=True` without
+    a viewer is "any signed-in person with no part in the auction": the live render for them.
     """
     query = select(Auction).where(Auction.id == auction_id)
     if full:
@@ -259,7 +280,78 @@ def auction_page(auction_id: int, viewer_id: int | None, full: bool = True) -> A
             page.viewer_sealed = db.session.scalar(
                 select(Bid.amount).where(Bid.auction_id == auction.id, Bid.bidder_id == viewer_id, Bid.kind == "sealed")
             )
+    has_bid = False
+    ended = auction.status in ("ended", "canceled")
+    if viewer_id is not None and ended and not page.viewer_won and not page.viewer_is_seller:
+        has_bid = db.session.scalar(select(Bid.id).where(Bid.auction_id == auction.id, Bid.bidder_id == viewer_id).limit(1)) is not None
+        if has_bid:
+            page.released_hold = db.session.scalar(
+                select(Hold.amount).where(Hold.auction_id == auction.id, Hold.user_id == viewer_id, Hold.status == "released").order_by(Hold.id.desc()).limit(1)
+            )
+    if page.viewer_won:
+        page.viewer_name = db.session.get(User, viewer_id).display_name
+    page.viewer = viewer_state(
+        kind=auction.kind,
+        status=auction.status,
+        starts_at=auction.starts_at,
+        ends_at=auction.ends_at,
+        now=now,
+        signed_in=viewer_id is not None if signed_in is None else signed_in,
+        is_seller=page.viewer_is_seller,
+        is_admin=is_admin,
+        leading=page.viewer_leading,
+        won=page.viewer_won,
+        has_bid=has_bid,
+        bid_count=auction.bid_count,
+        min_next=box.min_next,
+        buy_now_price=box.buy_now_price,
+        own_maximum=page.viewer_max,
+        sealed_bid=page.viewer_sealed,
+        watching=viewer_id is not None and db.session.scalar(
+            select(WatchlistEntry.id).where(WatchlistEntry.auction_id == auction.id, WatchlistEntry.user_id == viewer_id).limit(1)
+        ) is not None,
+        sold=bool(auction.final_price),
+    )
     return page
+
+
+def rows_at(auction_id: int, at: datetime) -> list[BidRow]:
+    """The history rows one bid wrote (all at the same moment, newest first), as every visitor sees them.
+
+    A leader raising their own maximum writes a row nobody else sees: it is left out here too.
+    Sealed amounts stay hidden until the end.
+    """
+    auction = db.session.get(Auction, auction_id)
+    if auction is None:
+        return []
+    revealed = auction.kind not in ("sealed_first", "sealed_second") or auction.status == "ended"
+    bids = list(
+        db.session.scalars(
+            select(Bid).where(Bid.auction_id == auction_id, Bid.created_at == at).options(selectinload(Bid.bidder)).order_by(Bid.id)
+        )
+    )
+    if not bids:
+        return []
+    previous = db.session.scalars(
+        select(Bid).where(Bid.auction_id == auction_id, Bid.id < bids[0].id).order_by(Bid.id.desc()).limit(1)
+    ).first()
+    rows = []
+    for bid in bids:
+        raise_only = previous is not None and previous.bidder_id == bid.bidder_id and previous.amount == bid.amount and not bid.is_automatic
+        previous = bid
+        if raise_only:
+            continue
+        rows.append(
+            BidRow(
+                name=bidding.mask_name(bid.bidder.display_name),
+                amount=bid.amount if revealed else None,
+                at=bid.created_at,
+                automatic=bid.is_automatic,
+                tag=bidder_tag(auction_id, bid.bidder_id),
+            )
+        )
+    rows.reverse()
+    return rows
 
 
 def _price_steps(auction: Auction) -> list[tuple[datetime, int]]:

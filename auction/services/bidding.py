@@ -313,6 +313,7 @@ def _open_if_due(auction: Auction, now: datetime) -> None:
         auction.status = "live"
         emit(f"auction:{auction.id}", "auction_opened", {"auction_id": auction.id})
         emit("listings", "auction_created", {"auction_id": auction.id})  # now it belongs on the home page
+        _announce_viewers(auction, [auction.seller_id])
 
 
 def _check_open(auction: Auction, now: datetime) -> None:
@@ -364,7 +365,7 @@ def _too_low(minimum: int) -> BidTooLow:
     return BidTooLow(minimum=minimum)
 
 
-def _announce_price(auction: Auction, extended: bool) -> None:
+def _announce_price(auction: Auction, extended: bool, now: datetime) -> None:
     data = {
         "auction_id": auction.id,
         "price": auction.current_price,
@@ -372,11 +373,21 @@ def _announce_price(auction: Auction, extended: bool) -> None:
         "ends_at": auction.ends_at.isoformat(),
         "min_next": _min_next(auction),
         "extended": extended,
+        "at": now.isoformat(),  # the moment of the bid's rows: the page appends just those
     }
     emit(f"auction:{auction.id}", "bid_placed", data)
     if extended:
         emit(f"auction:{auction.id}", "auction_extended", {"auction_id": auction.id, "ends_at": data["ends_at"]})
     emit("listings", "price_changed", data)
+
+
+def _announce_viewers(auction: Auction, user_ids: list[int | None], outbid: int | None = None) -> None:
+    """Tell each person's own pages what changed for them on this auction (they lead, were outbid, won...).
+
+    Emitted after the auction's shared events, so a page swaps its personal state last.
+    """
+    for user_id in dict.fromkeys(u for u in user_ids if u is not None):
+        emit(f"user:{user_id}", "auction_viewer", {"auction_id": auction.id, "user_id": user_id, "outbid": user_id == outbid})
 
 
 def _apply_anti_sniping(auction: Auction, now: datetime) -> bool:
@@ -500,13 +511,20 @@ def _place_english(auction: Auction, bidder_id: int, new_max: int, source: str, 
         auction.bid_count += 1
 
     moved = outcome.price != auction.current_price or outcome.leader_id != auction.leading_bidder_id
+    first_bid = auction.bid_count == 0
     if outcome.leader_id != bidder_id or outcome.newcomer_leads:
         auction.bid_count += 1
     auction.current_price = outcome.price
     auction.leading_bidder_id = outcome.leader_id
     extended = _apply_anti_sniping(auction, now)
     if moved or extended or outcome.newcomer_leads:
-        _announce_price(auction, extended)
+        _announce_price(auction, extended, now)
+    # The web bidder's own page has the answer already; a bot bid reaches their open pages live.
+    _announce_viewers(
+        auction,
+        [outcome.outbid_id, auction.seller_id if first_bid else None, bidder_id if source != "web" else None],
+        outbid=outcome.outbid_id,
+    )
     if outcome.outbid_id is not None:
         _notify(outcome.outbid_id, "outbid", auction, dedupe=False, price=outcome.price)
     return BidResult(
@@ -541,11 +559,19 @@ def _place_sealed(auction: Auction, bidder_id: int, amount: int, source: str, no
         auction.bid_count += 1
     extended = _apply_anti_sniping(auction, now)
     db.session.flush()
-    data = {"auction_id": auction.id, "bid_count": auction.bid_count, "ends_at": auction.ends_at.isoformat(), "extended": extended}
+    data = {
+        "auction_id": auction.id,
+        "bid_count": auction.bid_count,
+        "ends_at": auction.ends_at.isoformat(),
+        "extended": extended,
+        "at": now.isoformat(),
+        "raised": existing is not None,  # the bidder's row moves to the top instead of a new one
+    }
     emit(f"auction:{auction.id}", "bid_placed", data)
     if extended:
         emit(f"auction:{auction.id}", "auction_extended", {"auction_id": auction.id, "ends_at": data["ends_at"]})
     emit("listings", "price_changed", {**data, "price": auction.current_price})
+    _announce_viewers(auction, [auction.seller_id if auction.bid_count == 1 and not existing else None, bidder_id if source != "web" else None])
     return BidResult(True, False, auction.current_price, auction.start_price, auction.ends_at, extended, auction.bid_count)
 
 
@@ -587,6 +613,7 @@ def _announce_close(auction: Auction) -> None:
     }
     emit(f"auction:{auction.id}", "auction_closed", data)
     emit("listings", "price_changed", data)
+    _announce_viewers(auction, [auction.seller_id, auction.winner_id, *_bidders(auction)])
 
 
 @atomic

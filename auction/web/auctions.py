@@ -27,7 +27,8 @@ def _viewer_id() -> int | None:
 
 
 def _page_or_404(auction_id: int, full: bool = True) -> auctions_read.AuctionPage:
-    page = auctions_read.auction_page(auction_id, _viewer_id(), full=full)
+    admin = current_user.is_authenticated and current_user.is_admin
+    page = auctions_read.auction_page(auction_id, _viewer_id(), full=full, is_admin=admin)
     if page is None:
         abort(404)
     return page
@@ -57,14 +58,14 @@ def _parse_stars(value: str | None) -> int | None:
     return int(digits)
 
 
-def _bid_response(auction_id: int, form: dict, error: str | None = None, funds: bool = False, message: str | None = None):
+def _bid_response(auction_id: int, form: dict, error: str | None = None, funds: bool = False, message: str | None = None, warning: bool = False):
     """The bid form again: the fragment (plus the fresh price panel) for htmx, else the full page.
 
     The bid history reaches every open page, this one included, through the live stream.
     """
     htmx = is_htmx()
     page = _page_or_404(auction_id, full=not htmx)
-    context = {"page": page, "form": form, "error": error, "funds_link": funds, "message": message}
+    context = {"page": page, "form": form, "error": error, "funds_link": funds, "message": message, "message_warning": warning}
     if htmx:
         return render_template("auctions/_bid_response.html", **context)
     status = 200 if error is None else (402 if funds else 422)
@@ -93,16 +94,18 @@ def place_bid(auction_id: int):
         if exc.status == 404:
             abort(404)
         return _bid_response(auction_id, form, exc.render(grouped))
+    sealed = False
     if result.leading:
         message = _("Your bid is in: you are the highest bidder.")
-    elif catalog.get_auction(auction_id).kind.startswith("sealed"):
+    elif sealed := catalog.get_auction(auction_id).kind.startswith("sealed"):
         message = _("Your sealed bid is in. Amounts stay hidden until the end.")
     else:
         message = _("Your bid is in, but another bidder's maximum is higher. You have been outbid.")
+    outbid = not result.leading and not sealed
     if not is_htmx():
-        flash(message, "success" if result.leading else "warning")
+        flash(message, "warning" if outbid else "success")
         return redirect(url_for("auctions.show", auction_id=auction_id), 303)
-    return _bid_response(auction_id, {}, message=message)
+    return _bid_response(auction_id, {}, message=message, warning=outbid)
 
 
 @bp.get("/<int:auction_id>/bids")
@@ -132,6 +135,23 @@ def _finish(auction_id: int, action) -> object:
     else:
         flash(message, "success")
     return redirect(url_for("auctions.show", auction_id=auction_id), 303)
+
+
+# The one-press actions that move money or end an auction; each asks for a confirming press first.
+CONFIRMS = ("buy-now", "accept", "cancel")
+
+
+@bp.get("/<int:auction_id>/<any('buy-now', accept, cancel):action>")
+def confirm(auction_id: int, action: str):
+    """A second look before buying now, accepting a Dutch price or cancelling: what happens, and the amount."""
+    if not current_user.is_authenticated:
+        return _login_first(auction_id)
+    page = _page_or_404(auction_id, full=False)
+    allowed = {"buy-now": page.viewer.can_buy_now, "accept": page.viewer.can_accept, "cancel": page.viewer.cancellable}[action]
+    context = {"page": page, "action": action, "allowed": allowed}
+    if is_htmx():
+        return render_template("auctions/_confirm.html", **context)
+    return render_template("auctions/confirm.html", **context), 200 if allowed else 409
 
 
 @bp.post("/<int:auction_id>/buy-now")

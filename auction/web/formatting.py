@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, request, session
 from flask_babel import get_locale, ngettext
 from flask_login import current_user
+from markupsafe import Markup
 
 from auction.services.users import is_timezone
 
@@ -54,6 +55,16 @@ def local_time(value: datetime | None, fmt: str = "medium") -> str:
     return format_in_zone(value, fmt, tzinfo=ZoneInfo(zone), locale=get_locale())
 
 
+def time_tag(value: datetime | None, fmt: str = "short") -> Markup:
+    """One moment as `<time datetime="…Z">`: the server writes it in the viewer's zone, app.js
+    rewrites it in the page's zone with Intl.DateTimeFormat, so a fragment rendered once for
+    every reader (live updates) still reads right in each reader's zone. `fmt`: "short" or "medium"."""
+    if value is None:
+        return Markup("")
+    utc = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Markup('<time datetime="{}" data-local="{}">{}</time>').format(utc, fmt, local_time(value, fmt))
+
+
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
 
@@ -61,6 +72,7 @@ def is_htmx() -> bool:
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["stars"] = stars
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["time_tag"] = time_tag
 
     @app.context_processor
     def globals_for_templates():
