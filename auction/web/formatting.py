@@ -65,6 +65,11 @@ def time_tag(value: datetime | None, fmt: str = "short") -> Markup:
     return Markup('<time datetime="{}" data-local="{}">{}</time>').format(utc, fmt, local_time(value, fmt))
 
 
+def server_now_ms() -> int:
+    """The server's clock in milliseconds since the epoch: pages count down by it, not the device's."""
+    return int(datetime.now(UTC).timestamp() * 1000)
+
+
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
 
@@ -77,4 +82,4 @@ def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def globals_for_templates():
         return {"current_locale": str(get_locale()), "is_htmx": is_htmx(), "ngettext": ngettext, "viewer_timezone": viewer_timezone,
-                "stored_timezone": stored_timezone}
+                "stored_timezone": stored_timezone, "server_now_ms": server_now_ms}
