@@ -66,9 +66,13 @@ def test_a_bid_reaches_the_people_it_changes_on_their_own_channels(app, make_use
     seen: list[tuple[str, str, dict]] = []
     add_event_sink(seen.extend)
     in_app(app, bidding.place_bid, auction_id, alice, 30)  # the first bid: the seller can no longer edit
-    in_app(app, bidding.place_bid, auction_id, bob, 60, "bot")  # Alice outbid; Bob's pages hear of his bot bid
-    personal = [(channel, data.get("outbid")) for channel, name, data in seen if name == "auction_viewer"]
-    assert personal == [(f"user:{seller}", False), (f"user:{alice}", True), (f"user:{bob}", False)]
+    in_app(app, bidding.place_bid, auction_id, bob, 60, "bot")  # Alice outbid; all Bob's pages hear of his bid
+    personal = [(channel, data["outbid"], data.get("bid")) for channel, name, data in seen if name == "auction_viewer"]
+    assert personal == [(f"user:{seller}", False, None), (f"user:{alice}", False, "leading"),
+                        (f"user:{alice}", True, None), (f"user:{bob}", False, "leading")]
+    # Every page of the bidder's says what their bid came to, as the answer to the bid did.
+    mine = fragments(app, "auction_viewer", auction_id, user_id=bob, outbid=False, bid="leading")[f"auction-{auction_id}-mine"]
+    assert mine.select_one(".form-message").get_text(strip=True) == "Your bid is in: you are the highest bidder."
 
 
 def test_buy_now_leaves_with_the_first_bid_and_so_do_the_sellers_edit_and_cancel(app, make_user):

@@ -381,13 +381,20 @@ def _announce_price(auction: Auction, extended: bool, now: datetime) -> None:
     emit("listings", "price_changed", data)
 
 
-def _announce_viewers(auction: Auction, user_ids: list[int | None], outbid: int | None = None) -> None:
+def _announce_viewers(
+    auction: Auction, user_ids: list[int | None], outbid: int | None = None, bidder: int | None = None, result: str | None = None
+) -> None:
     """Tell each person's own pages what changed for them on this auction (they lead, were outbid, won...).
 
-    Emitted after the auction's shared events, so a page swaps its personal state last.
+    `result` is what `bidder`'s own bid came to ("leading", "outbid" or "sealed"): every page of
+    theirs says it, not only the one that sent it. Emitted after the auction's shared events, so a
+    page swaps its personal state last.
     """
     for user_id in dict.fromkeys(u for u in user_ids if u is not None):
-        emit(f"user:{user_id}", "auction_viewer", {"auction_id": auction.id, "user_id": user_id, "outbid": user_id == outbid})
+        data = {"auction_id": auction.id, "user_id": user_id, "outbid": user_id == outbid}
+        if user_id == bidder and result:
+            data["bid"] = result
+        emit(f"user:{user_id}", "auction_viewer", data)
 
 
 def _apply_anti_sniping(auction: Auction, now: datetime) -> bool:
@@ -519,11 +526,12 @@ def _place_english(auction: Auction, bidder_id: int, new_max: int, source: str, 
     extended = _apply_anti_sniping(auction, now)
     if moved or extended or outcome.newcomer_leads:
         _announce_price(auction, extended, now)
-    # The web bidder's own page has the answer already; a bot bid reaches their open pages live.
     _announce_viewers(
         auction,
-        [outcome.outbid_id, auction.seller_id if first_bid else None, bidder_id if source != "web" else None],
+        [outcome.outbid_id, auction.seller_id if first_bid else None, bidder_id],
         outbid=outcome.outbid_id,
+        bidder=bidder_id,
+        result="leading" if outcome.leader_id == bidder_id else "outbid",
     )
     if outcome.outbid_id is not None:
         _notify(outcome.outbid_id, "outbid", auction, dedupe=False, price=outcome.price)
@@ -571,7 +579,7 @@ def _place_sealed(auction: Auction, bidder_id: int, amount: int, source: str, no
     if extended:
         emit(f"auction:{auction.id}", "auction_extended", {"auction_id": auction.id, "ends_at": data["ends_at"]})
     emit("listings", "price_changed", {**data, "price": auction.current_price})
-    _announce_viewers(auction, [auction.seller_id if auction.bid_count == 1 and not existing else None, bidder_id if source != "web" else None])
+    _announce_viewers(auction, [auction.seller_id if auction.bid_count == 1 and not existing else None, bidder_id], bidder=bidder_id, result="sealed")
     return BidResult(True, False, auction.current_price, auction.start_price, auction.ends_at, extended, auction.bid_count)
 
 

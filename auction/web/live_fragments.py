@@ -11,6 +11,7 @@ from datetime import datetime
 
 from flask import render_template
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from auction.extensions import db
@@ -101,6 +102,14 @@ def render_auction_turn(app, data: dict, locale: str) -> list[tuple[str, str]]:
         return live_fragments(int(data["auction_id"]), controls=True)
 
 
+# What a person's own bid came to, on every page of theirs (the same words as the answer to the bid).
+BID_RESULTS = {
+    "leading": _l("Your bid is in: you are the highest bidder."),
+    "outbid": _l("Your bid is in, but another bidder's maximum is higher. You have been outbid."),
+    "sealed": _l("Your sealed bid is in. Amounts stay hidden until the end."),
+}
+
+
 @renders("auction_viewer")
 def render_viewer(app, data: dict, locale: str) -> list[tuple[str, str]]:
     """One person's own controls on one auction (sent on their channel): they lead, were outbid, won, lost..."""
@@ -110,7 +119,11 @@ def render_viewer(app, data: dict, locale: str) -> list[tuple[str, str]]:
         page = auctions_read.auction_page(auction_id, user_id, full=False, is_admin=bool(user and user.is_admin))
         if page is None or user is None:
             return []
-        html = render_template("auctions/_controls.html", page=page, form={}, live=True, outbid=bool(data.get("outbid")))
+        message = BID_RESULTS[data["bid"]] if data.get("bid") in BID_RESULTS else None
+        html = render_template(
+            "auctions/_controls.html", page=page, form={}, live=True, outbid=bool(data.get("outbid")),
+            message=message, message_warning=data.get("bid") == "outbid",
+        )
         return [(f"auction-{auction_id}-mine", html)]
 
 
