@@ -195,22 +195,32 @@
     line.textContent = text;
     holder.appendChild(line);
   }
-  document.addEventListener("htmx:responseError", function (evt) {
-    if (evt.detail.boosted) return;
-    var xhr = evt.detail.xhr, fresh = xhr.getResponseHeader("X-CSRF-Token");
+  // Decided before htmx would swap: nothing is swapped, and the failure is not left to the
+  // console (htmx logs a response it counts as an error there).
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var xhr = evt.detail.xhr;
+    if (evt.detail.boosted || !xhr || xhr.status < 400) return;
+    evt.detail.shouldSwap = false;
+    evt.detail.isError = false;
+    var fresh = xhr.getResponseHeader("X-CSRF-Token");
     if (fresh) {
       var headers = {};
       try { headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}"); } catch (e) { headers = {}; }
       headers["X-CSRFToken"] = fresh;
       document.body.setAttribute("hx-headers", JSON.stringify(headers));
-      place(evt.detail.elt, texts().msgSession || "");
+      document.querySelectorAll("input[name=csrf_token]").forEach(function (field) { field.value = fresh; });
+      place(origin(evt), texts().msgSession || "");
       return;
     }
-    place(evt.detail.elt, (texts().msgFailed || "").replace("%s", xhr.status));
+    place(origin(evt), (texts().msgFailed || "").replace("%s", xhr.status));
   });
+  // The element that made the request (the form, the button), not the one its answer would replace.
+  function origin(evt) {
+    return (evt.detail.requestConfig && evt.detail.requestConfig.elt) || evt.detail.elt;
+  }
   function unanswered(evt) {
     if (evt.detail.boosted) return;
-    place(evt.detail.elt, texts().msgOffline || "");
+    place(origin(evt), texts().msgOffline || "");
   }
   document.addEventListener("htmx:sendError", unanswered);
   document.addEventListener("htmx:timeout", unanswered);
