@@ -9,6 +9,7 @@ from flask import Flask, abort, has_request_context, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 
 from auction import database  # noqa: F401  (registers the engine listeners)
 from auction.config import ROOT, check_config, load_config
@@ -224,6 +225,15 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
+        from flask_wtf.csrf import generate_csrf
+
+        from auction.web.htmx import is_htmx
+
+        if is_htmx():
+            # The page's token belongs to a session that changed (another tab signed out and in):
+            # nothing was done; app.js takes this session's token and asks for the press again.
+            message = _("Your session changed in another tab, so nothing was done. Press again to do it now.")
+            return f'<p class="field-error" role="alert">{escape(message)}</p>', 400, {"X-CSRF-Token": generate_csrf()}
         return render_error(400, _("Your form expired or came from another site. Reload the page and try again."))
 
     @app.errorhandler(ServiceError)

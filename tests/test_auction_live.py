@@ -46,14 +46,41 @@ def test_a_bid_appears_on_another_open_page_within_a_second(app, make_user):
             assert "highest bidder" in response.text
 
             seen: dict[str, str] = {}
-            while f"auction-{auction_id}-bids" not in seen:
+            while f"auction-{auction_id}-bid" not in seen:
                 message = stream.next(timeout=2)
                 assert message is not None, "the stream ended"
                 seen[message["event"]] = message["data"]
             assert time.monotonic() - sent < 1.0
             price = BeautifulSoup(seen[f"auction-{auction_id}-price"], "html.parser")
             assert "10" in price.select_one("[data-price]").get_text() and "1 bid" in price.get_text()
-            bids = BeautifulSoup(seen[f"auction-{auction_id}-bids"], "html.parser")
+            bids = BeautifulSoup(seen[f"auction-{auction_id}-bid"], "html.parser")
             assert bids.select_one(".bid-row .bidder").get_text(strip=True).startswith("A***e")
             browser.close()
         visitor.close()
+
+
+def test_one_bids_frame_to_a_watcher_stays_under_2_kb_after_30_bids(app, make_user):
+    """The frame holds the bid's own rows, the chart's new point and the public least offer, not the whole history."""
+    from auction.services import bidding
+    from tests.test_auction_live_gaps import in_app
+
+    seller, alice, bob = make_user("Sam"), make_user("Alice Longname"), make_user("Bob Longname")
+    give_stars(app, alice, 100_000)
+    give_stars(app, bob, 100_000)
+    auction_id = new_auction(app, seller, title="Pocket watch", buy_now_price=90_000, reserve_price=80_000)
+    for step in range(15):  # each raise also writes the other's automatic proxy step: 30 rows
+        in_app(app, bidding.place_bid, auction_id, alice, 100 + step * 20)
+        in_app(app, bidding.place_bid, auction_id, bob, 110 + step * 20)
+
+    with run_server(app) as base_url, httpx.Client(base_url=base_url, timeout=10) as visitor:
+        url = BeautifulSoup(visitor.get(f"/auctions/{auction_id}").text, "html.parser").select_one("[sse-connect]")["sse-connect"]
+        with visitor.stream("GET", base_url + url) as stream:
+            raw = stream.iter_raw()
+            hello = next(raw)
+            assert hello.startswith(b": connected")
+            in_app(app, bidding.place_bid, auction_id, alice, 5_000)
+            frame = b""
+            while f"event: auction-{auction_id}-bid\n".encode() not in frame or not frame.endswith(b"\n\n"):
+                frame += next(raw)
+    assert b"data-for-viewer" not in frame and frame.count(b"<li") == 1  # her own row only
+    assert len(frame) <= 2048, f"{len(frame)} bytes"

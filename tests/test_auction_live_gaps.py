@@ -20,19 +20,27 @@ from tests.servers import SSEClient, run_server
 from tests.test_auction_live import signed_in
 
 
-def fragments(app, event: str, auction_id: int, locale: str = "en") -> dict[str, BeautifulSoup]:
+def fragments(app, event: str, auction_id: int, locale: str = "en", **data) -> dict[str, BeautifulSoup]:
     """What every open page of the auction receives for `event`, by swap target."""
-    rendered = render_event(app, event, {"auction_id": auction_id}, locale) or []
+    rendered = render_event(app, event, {"auction_id": auction_id, **data}, locale) or []
     return {name: BeautifulSoup(html, "html.parser") for name, html in rendered}
 
 
-def outcomes(controls: BeautifulSoup) -> dict[str, str]:
-    """The outcome line of each viewer's variant of a live controls block ("winner": the winner's page)."""
-    found = {}
-    for block in controls.select("[data-for-viewer]"):
-        who = "winner" if block.get("data-leading") == "yes" else block["data-for-viewer"]
-        found[who] = block.select_one(".auction-outcome").get_text(strip=True)
-    return found
+def own_outcome(app, auction_id: int, user_id: int, locale: str = "en") -> str:
+    """The outcome line one person's own channel brings their open pages of the auction."""
+    shown = fragments(app, "auction_viewer", auction_id, locale, user_id=user_id)[f"auction-{auction_id}-mine"]
+    return shown.select_one(".auction-outcome").get_text(" ", strip=True)
+
+
+def last_bid_at(app, auction_id: int) -> str:
+    from sqlalchemy import select
+
+    from auction.models import Bid
+
+    with app.app_context():
+        at = db.session.scalar(select(Bid.created_at).where(Bid.auction_id == auction_id).order_by(Bid.created_at.desc()).limit(1))
+        db.session.remove()
+        return at.isoformat()
 
 
 def in_app(app, fn, *args):
@@ -91,9 +99,10 @@ def test_open_pages_follow_watchers_the_chart_the_close_and_the_opening(app, mak
             token = token_of(browser, f"/auctions/{chart_auction}")
             sent = time.monotonic()
             browser.post(f"/auctions/{chart_auction}/bids", data={"amount": "40"}, headers={"HX-Request": "true", "X-CSRFToken": token})
-            chart = wait_for(stream, f"auction-{chart_auction}-chart")
+            point = wait_for(stream, f"auction-{chart_auction}-chart-point")
             assert time.monotonic() - sent < 1.0
-            assert chart.select_one("svg.price-chart polyline")["points"] != chart_before
+            assert point.select_one("data")["value"] == "10" and point.select_one("data")["data-at"].isdigit()
+            assert chart_before  # the page draws the point into its own chart
 
             in_app(app, watchlist.unwatch, fan, chart_auction)
             assert wait_for(stream, f"auction-{chart_auction}-watchers").get_text(strip=True) == "Nobody is watching yet"
@@ -105,12 +114,12 @@ def test_open_pages_follow_watchers_the_chart_the_close_and_the_opening(app, mak
             # The boosted buy-now form: htmx sends the page's CSRF token in a header.
             response = browser.post(f"/auctions/{closing}/buy-now", headers={"HX-Request": "true", "HX-Boosted": "true", "X-CSRFToken": token})
             assert response.status_code in (200, 303)
-            shown = wait_for(stream, f"auction-{closing}-controls", f"auction-{closing}-ends")
+            shown = wait_for(stream, f"auction-{closing}-controls-guest", f"auction-{closing}-ends")
             assert time.monotonic() - sent < 1.0
-            controls, ends = shown[f"auction-{closing}-controls"], shown[f"auction-{closing}-ends"]
-            assert controls.select_one("[data-for-viewer=guest] .auction-outcome").get_text(strip=True) == "Sold for 100 ⭐ to A***e"
+            controls, ends = shown[f"auction-{closing}-controls-guest"], shown[f"auction-{closing}-ends"]
+            assert controls.select_one(".auction-outcome").get_text(strip=True) == "Sold for 100 ⭐ to A***e"
             assert controls.select_one("form") is None and controls.select_one("#bid-form-box") is None
-            assert ends.select_one("[data-countdown]") is None and ends.get_text(strip=True).startswith("Ended ")
+            assert ends.select_one("[data-countdown]") is None and ends.get_text().strip().startswith("Ended ")
 
         doc = BeautifulSoup(visitor.get(f"/auctions/{scheduled}").text, "html.parser")
         assert doc.select_one("#bid-form") is None and doc.select_one(f"#auction-{scheduled}-controls") is not None
@@ -122,15 +131,15 @@ def test_open_pages_follow_watchers_the_chart_the_close_and_the_opening(app, mak
                 sent = time.monotonic()
                 assert lifecycle.open_scheduled_auctions() == [scheduled]
                 db.session.remove()
-            controls = wait_for(stream, f"auction-{scheduled}-controls")
+            shown = wait_for(stream, f"auction-{scheduled}-controls", f"auction-{scheduled}-controls-guest")
             assert time.monotonic() - sent < 1.0
-            variants = {block["data-for-viewer"]: block for block in controls.select("[data-for-viewer]")}
-            assert set(variants) == {"bidder", "guest", "seller"} and all(b.has_attr("hidden") for b in variants.values())
-            form = variants["bidder"].select_one("form#bid-form")
-            assert form["hx-post"] == f"/auctions/{scheduled}/bids"
+            controls, guest = shown[f"auction-{scheduled}-controls"], shown[f"auction-{scheduled}-controls-guest"]
+            assert controls.select("[data-for-viewer]") == [] and guest.select("[data-for-viewer]") == []
+            assert controls.select_one("form#bid-form")["hx-post"] == f"/auctions/{scheduled}/bids"
             # One render serves every reader, so it carries nobody's CSRF token (htmx sends the page's).
             assert controls.select_one("input[name=csrf_token]") is None
-            assert "Sign in to bid" in variants["guest"].get_text() and "This is your auction" in variants["seller"].get_text()
+            assert "Sign in to bid" in guest.get_text() and guest.select_one("form") is None
+            assert "This is your auction" in fragments(app, "auction_viewer", scheduled, user_id=seller)[f"auction-{scheduled}-mine"].get_text()
 
         # The form that arrived live works: a bid with only the page's header token is accepted.
         token = token_of(browser, f"/auctions/{scheduled}")
@@ -160,18 +169,25 @@ def test_outcomes_replace_the_controls(app, make_user):
 
     canceled = new_auction(app, seller)
     in_app(app, lifecycle.cancel_auction, canceled, seller)
-    assert fragments(app, "auction_closed", canceled)[f"auction-{canceled}-controls"].get_text(strip=True) == "Cancelled"
+    closed = fragments(app, "auction_closed", canceled)
+    assert closed[f"auction-{canceled}-controls"].get_text(strip=True) == "This auction was cancelled."
+    # Said once: the price panel and the end time don't repeat it.
+    assert "cancel" not in closed[f"auction-{canceled}-price"].get_text().lower()
+    assert "cancel" not in closed[f"auction-{canceled}-ends"].get_text().lower()
 
     sold = new_auction(app, seller, start_price=10)
     in_app(app, bidding.place_bid, sold, alice, 60)
     in_app(app, bidding.place_bid, sold, bob, 40)
     end_now(app, sold)
     in_app(app, lifecycle.close_auction, sold)
-    controls = fragments(app, "auction_closed", sold)[f"auction-{sold}-controls"]
-    assert outcomes(controls) == {"winner": "You won this auction for 41 ⭐", "bidder": "Sold for 41 ⭐ to A***e",
-                                  "guest": "Sold for 41 ⭐ to A***e", "seller": "Sold for 41 ⭐ to A***e"}
-    ru = fragments(app, "auction_closed", sold, locale="ru")[f"auction-{sold}-controls"]
-    assert outcomes(ru)["guest"].startswith("Продано за 41") and "A***e" in outcomes(ru)["guest"]
+    shown = fragments(app, "auction_closed", sold)
+    for name in (f"auction-{sold}-controls", f"auction-{sold}-controls-guest"):
+        assert shown[name].select_one(".auction-outcome").get_text(strip=True) == "Sold for 41 ⭐ to A***e"
+    assert own_outcome(app, sold, alice) == "You won this auction for 41 ⭐"
+    assert own_outcome(app, sold, seller) == "Sold for 41 ⭐ to Alice"
+    assert own_outcome(app, sold, bob) == "You did not win «Vintage camera»."
+    ru = fragments(app, "auction_closed", sold, locale="ru")[f"auction-{sold}-controls"].select_one(".auction-outcome").get_text(strip=True)
+    assert ru.startswith("Продано за 41") and "A***e" in ru
 
 
 def test_sealed_bids_are_revealed_live_at_the_close(app, make_user):
@@ -181,7 +197,7 @@ def test_sealed_bids_are_revealed_live_at_the_close(app, make_user):
     auction_id = new_auction(app, seller, kind="sealed_second", start_price=20)
     in_app(app, bidding.place_bid, auction_id, alice, 90)
     in_app(app, bidding.place_bid, auction_id, bob, 70)
-    hidden = fragments(app, "bid_placed", auction_id)[f"auction-{auction_id}-bids"]
+    hidden = fragments(app, "bid_placed", auction_id, at=last_bid_at(app, auction_id))[f"auction-{auction_id}-bid"]
     assert "90" not in hidden.get_text() and "70" not in hidden.get_text() and "sealed" in hidden.get_text()
 
     end_now(app, auction_id)
@@ -189,22 +205,26 @@ def test_sealed_bids_are_revealed_live_at_the_close(app, make_user):
     shown = fragments(app, "auction_closed", auction_id)
     amounts = [row.select_one(".bid-amount").get_text(strip=True) for row in shown[f"auction-{auction_id}-bids"].select(".bid-row")]
     assert sorted(amounts) == ["70 ⭐", "90 ⭐"]
-    assert outcomes(shown[f"auction-{auction_id}-controls"])["guest"] == "Sold for 70 ⭐ to A***e"
+    assert shown[f"auction-{auction_id}-controls"].select_one(".auction-outcome").get_text(strip=True) == "Sold for 70 ⭐ to A***e"
+    assert "the second-highest bid" in fragments(app, "auction_viewer", auction_id, user_id=alice)[f"auction-{auction_id}-mine"].get_text()
 
 
-def test_a_bid_moves_the_chart_and_refreshes_the_controls(app, make_user):
-    seller, alice = make_user("Sam"), make_user("Alice")
+def test_a_bid_adds_its_chart_point_its_rows_and_the_new_least_offer(app, make_user):
+    seller, alice, bob = make_user("Sam"), make_user("Alice"), make_user("Bob")
     give_stars(app, alice, 500)
+    give_stars(app, bob, 500)
     auction_id = new_auction(app, seller)
-    before = fragments(app, "bid_placed", auction_id)[f"auction-{auction_id}-chart"].select_one("polyline")["points"]
     in_app(app, bidding.place_bid, auction_id, alice, 30)
-    shown = fragments(app, "bid_placed", auction_id)
-    # Who leads and the minimum change with a bid (auction.js keeps what the reader typed).
-    assert shown[f"auction-{auction_id}-controls"].select_one("[data-for-viewer=bidder] #bid-help") is not None
-    assert shown[f"auction-{auction_id}-chart"].select_one("polyline")["points"] != before
+    in_app(app, bidding.place_bid, auction_id, bob, 25)  # Alice's proxy answers at once: two rows
+    shown = fragments(app, "bid_placed", auction_id, at=last_bid_at(app, auction_id))
+    assert shown[f"auction-{auction_id}-chart-point"].select_one("data")["value"] == "26"
+    assert shown[f"auction-{auction_id}-least"].get_text(strip=True) == "27 ⭐"
+    rows = [row.get_text(" ", strip=True) for row in shown[f"auction-{auction_id}-bid"].select(".bid-row")]
+    assert rows[0].startswith("A***e 26 ⭐ (automatic proxy step)") and rows[1].startswith("B***b 25 ⭐")
+    assert f"auction-{auction_id}-controls" not in shown  # nothing per viewer in what everyone gets
 
     dutch = new_auction(app, seller, kind="dutch", start_price=100, dutch_floor=10, dutch_step=5, dutch_interval_seconds=60)
-    assert f"auction-{dutch}-chart" not in fragments(app, "dutch_price", dutch)  # the chart is for English auctions
+    assert f"auction-{dutch}-chart-point" not in fragments(app, "dutch_price", dutch)  # the chart is for English auctions
 
 
 def test_watchers_event_only_when_the_watchlist_changes(app, make_user):
@@ -231,19 +251,18 @@ def test_a_closed_auction_page_shows_its_outcome_instead_of_controls(app, client
     auction_id = new_auction(app, seller, buy_now_price=80)
     sign_in(client, alice)
     doc = page(client.get(f"/auctions/{auction_id}"))
-    assert doc.select_one(".auction-page")["data-viewer"] == "bidder"
-    assert doc.select_one(f"#auction-{auction_id}-controls .buy-now-form input[name=csrf_token]") is not None
+    assert doc.select_one(f"#auction-{auction_id}-controls .buy-now-form a")["href"] == f"/auctions/{auction_id}/buy-now"
     in_app(app, lifecycle.buy_now, auction_id, alice)
     doc = page(client.get(f"/auctions/{auction_id}"))
     controls = doc.select_one(f"#auction-{auction_id}-controls")
     assert controls.select_one(".auction-outcome").get_text(strip=True) == "You won this auction for 80 ⭐"
     assert controls.select_one("form") is None
-    assert doc.select_one(f"#auction-{auction_id}-ends").get_text(strip=True).startswith("Ended ")
+    assert doc.select_one(f"#auction-{auction_id}-ends").get_text().strip().startswith("Ended ")
 
 
 @pytest.mark.browser
 def test_in_chromium_the_opened_form_fits_each_viewer_and_the_close_replaces_it(app, make_user):
-    """The live controls hold every viewer's variant; the page script keeps its own viewer's, which then works."""
+    """Each page takes the controls of its own kind of viewer (the seller's on their own channel), which then work."""
     from playwright.sync_api import expect, sync_playwright
 
     from tests.e2e.conftest import CHROMIUM, launch_chromium
@@ -260,7 +279,7 @@ def test_in_chromium_the_opened_form_fits_each_viewer_and_the_close_replaces_it(
         chromium = launch_chromium(playwright)
         tabs = {name: open_auction(chromium, base_url, name, user, auction_id) for name, user in (("Anna", anna), ("Sam", seller))}
         for tab in tabs.values():
-            expect(tab.page.locator("#bid-form-box")).to_have_text("")
+            expect(tab.page.locator("#bid-form-box")).to_have_text("Bids open when the auction opens.")
         with app.app_context():
             db.session.get(Auction, auction_id).starts_at = utcnow() - timedelta(seconds=1)
             db.session.commit()
@@ -277,11 +296,15 @@ def test_in_chromium_the_opened_form_fits_each_viewer_and_the_close_replaces_it(
         expect(seller_page.locator(".cancel-form")).to_be_visible()
 
         chart = seller_page.locator(f"#auction-{auction_id}-chart polyline")
+        expect(seller_page.locator(".chart-panel")).to_be_hidden()
         before = chart.get_attribute("points")
         page.locator("#bid-amount").fill("30")
         page.get_by_role("button", name="Place bid").click()
         expect(page.locator("#bid-form-box .form-message")).to_contain_text("highest bidder")
         expect(chart).not_to_have_attribute("points", before, timeout=1000)
+        expect(seller_page.locator(".chart-panel")).to_be_visible()
+        # The seller's own channel took the edit and cancel away with the first bid.
+        expect(seller_page.locator(".cancel-form")).to_have_count(0, timeout=1000)
 
         with app.app_context():
             db.session.get(Auction, auction_id).ends_at = utcnow() - timedelta(seconds=1)
@@ -290,7 +313,7 @@ def test_in_chromium_the_opened_form_fits_each_viewer_and_the_close_replaces_it(
             db.session.remove()
         for name, tab in tabs.items():
             controls = tab.page.locator(f"#auction-{auction_id}-controls")
-            outcome = "You won this auction for 10 ⭐" if name == "Anna" else "Sold for 10 ⭐ to A***a"
+            outcome = "You won this auction for 10 ⭐" if name == "Anna" else "Sold for 10 ⭐ to Anna"
             # The swap itself is what this checks (the < 1 s delivery is timed over SSE in
             # test_auction_live.py). Known and not yet understood: on the winner's page the
             # controls sometimes swap 1-8 s after the price box of the same event (one run in

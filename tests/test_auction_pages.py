@@ -176,7 +176,13 @@ def test_dutch_page_offers_the_current_price(app, user_client, seller):
     )
     give_stars(app, user_client.user_id, 1_000)
     doc = page(user_client.get(f"/auctions/{auction_id}"))
-    assert "450" in doc.select_one("[data-price]").get_text() and doc.find("button", string="Buy at the current price")
+    assert "450" in doc.select_one("[data-price]").get_text() and "50 ⭐ every 1 min, down to 100 ⭐" in doc.select_one(".dutch-terms").get_text()
+    # The button asks first (a page of its own without JavaScript): nothing is bought by looking.
+    link = doc.find("a", string="Buy at the current price")
+    confirm = page(user_client.get(link["href"]))
+    assert "Buy «" in confirm.select_one("#confirm-title").get_text() and "450 ⭐" in confirm.select_one("#confirm-title").get_text()
+    assert confirm.select_one("form.confirm-form")["action"] == f"/auctions/{auction_id}/accept"
+    assert balances(app, user_client.user_id) == (1_000, 0)
     token = csrf_token(user_client, f"/auctions/{auction_id}")
     response = user_client.post(f"/auctions/{auction_id}/accept", data={"csrf_token": token}, follow_redirects=True)
     assert "You bought it for 450 Stars" in page(response).get_text()

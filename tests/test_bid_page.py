@@ -42,6 +42,17 @@ def live_controls(app, event, auction_id, locale="en") -> BeautifulSoup:
     return BeautifulSoup(rendered[f"auction-{auction_id}-controls"], "html.parser")
 
 
+def live_shared(app, event, auction_id, locale="en") -> str:
+    """Everything one event pushes to every open page of the auction."""
+    return "".join(html for _, html in render_event(app, event, {"auction_id": auction_id}, locale) or [])
+
+
+def own_controls(app, auction_id, user_id, outbid=False, locale="en") -> BeautifulSoup:
+    """What one person's own channel brings their open pages of the auction."""
+    rendered = dict(render_event(app, "auction_viewer", {"auction_id": auction_id, "user_id": user_id, "outbid": outbid}, locale) or [])
+    return BeautifulSoup(rendered[f"auction-{auction_id}-mine"], "html.parser")
+
+
 # 1. The grouping the site prints is accepted back.
 
 
@@ -75,18 +86,17 @@ def test_the_leader_is_told_their_own_maximum_plus_one(app, people):
     in_app(app, bidding.place_bid, auction_id, bob, 205)  # Alice leads at 210, her maximum is 300
     alice_client = as_user(app, alice)
     doc = shown(alice_client, auction_id)
-    assert doc.select_one("#bid-help").get_text(strip=True) == "At least 301 ⭐."
+    assert doc.select_one("#bid-help").get_text().strip() == "At least 301 ⭐."
     assert doc.select_one("#bid-amount")["placeholder"] == "301"
-    assert shown(as_user(app, bob), auction_id).select_one("#bid-help").get_text(strip=True) == "At least 215 ⭐."
+    assert shown(as_user(app, bob), auction_id).select_one("#bid-help").get_text().strip() == "At least 215 ⭐."
     refused = page(bid(alice_client, auction_id, amount="300"))
     assert "at least 301" in refused.select_one("#bid-error").get_text()
     assert page(bid(alice_client, auction_id, amount="301")).select_one("#bid-error") is None
 
-    # The shared render never carries her maximum; its leader variant marks the hint as private.
-    controls = live_controls(app, "bid_placed", auction_id)
-    assert "300" not in str(controls) and "301" not in str(controls)
-    leader = controls.select_one("[data-leading=yes] #bid-help")
-    assert leader["data-note"] == "least-leading"
+    # The shared render never carries her maximum; her own channel does, with her least offer.
+    shared = live_shared(app, "bid_placed", auction_id)
+    assert "300 ⭐" not in shared and "301" not in shared
+    assert own_controls(app, auction_id, alice).select_one("#bid-help").get_text().strip() == "At least 302 ⭐."
 
 
 def test_a_sealed_bidder_is_told_their_own_bid_plus_one(app, people):
@@ -95,15 +105,15 @@ def test_a_sealed_bidder_is_told_their_own_bid_plus_one(app, people):
     in_app(app, bidding.place_bid, auction_id, alice, 85)
     alice_client = as_user(app, alice)
     doc = shown(alice_client, auction_id)
-    assert doc.select_one("#bid-help").get_text(strip=True) == "At least 86 ⭐."
+    assert doc.select_one("#bid-help").get_text().strip() == "At least 86 ⭐."
     assert doc.select_one("#bid-amount")["placeholder"] == "86"
-    assert shown(as_user(app, bob), auction_id).select_one("#bid-help").get_text(strip=True) == "At least 50 ⭐."
+    assert shown(as_user(app, bob), auction_id).select_one("#bid-help").get_text().strip() == "At least 50 ⭐."
     assert "at least 86" in page(bid(alice_client, auction_id, amount="85")).select_one("#bid-error").get_text()
     assert page(bid(alice_client, auction_id, amount="86")).select_one("#bid-error") is None
 
-    controls = live_controls(app, "bid_placed", auction_id)
-    assert "86" not in str(controls) and "85" not in str(controls)
-    assert controls.select_one("#bid-help")["data-note"] == "least-sealed"
+    shared = live_shared(app, "bid_placed", auction_id)
+    assert "86 ⭐" not in shared and "85 ⭐" not in shared
+    assert own_controls(app, auction_id, alice).select_one("#bid-help").get_text().strip() == "At least 87 ⭐."
 
 
 # 3. A sealed reserve says nothing about the hidden amounts while the auction runs.
@@ -199,28 +209,34 @@ def test_the_winner_the_seller_and_the_others_each_see_their_outcome(app, people
     assert sold.select_one(".auction-outcome").get_text(strip=True) == "Sold for 200 ⭐ to Alice"
     assert sold.find("a", string="Message them on Telegram")["href"] == "https://t.me/alice_buys"
 
-    for other in (client, as_user(app, bob)):
-        controls = shown(other, auction_id).select_one(f"#auction-{auction_id}-controls")
-        assert controls.select_one(".auction-outcome").get_text(strip=True) == "Sold for 200 ⭐ to A***e"
-        assert "alice_buys" not in str(controls) and "You won" not in controls.get_text()
+    assert won.find(string=lambda text: text and "Winner: Alice" in text)  # her own name, not masked
 
-    # Shared with every open page: the winner's variant is marked by tag; nobody's name or contact.
+    guest = shown(client, auction_id).select_one(f"#auction-{auction_id}-controls")
+    assert guest.select_one(".auction-outcome").get_text(strip=True) == "Sold for 200 ⭐ to A***e"
+    assert "alice_buys" not in str(guest) and "You won" not in guest.get_text()
+    lost = shown(as_user(app, bob), auction_id).select_one(f"#auction-{auction_id}-controls")
+    assert lost.select_one(".auction-outcome").get_text(" ", strip=True) == "You did not win «Vintage camera»."
+    assert "Sold for 200 ⭐ to A***e" in lost.get_text() and "alice_buys" not in str(lost)
+
+    # Shared with every open page: nobody's name or contact; each party's own comes on their channel.
     live = live_controls(app, "auction_closed", auction_id)
-    winner = live.select_one("[data-leading=yes]")
-    assert winner["data-leader"] and "You won this auction for 200 ⭐" in winner.get_text()
+    assert live.select_one(".auction-outcome").get_text(strip=True) == "Sold for 200 ⭐ to A***e"
     assert "Alice" not in live.get_text() and "alice_buys" not in str(live) and "sam_sells" not in str(live)
-    assert live.select_one("[data-for-viewer=seller]").find("a", string="Show the buyer's name")
+    assert "You won this auction for 200 ⭐" in own_controls(app, auction_id, alice).get_text()
+    assert "Sold for 200 ⭐ to Alice" in own_controls(app, auction_id, seller).get_text()
+    assert "You did not win" in own_controls(app, auction_id, bob).get_text()
 
 
-def test_the_live_render_carries_a_hidden_outbid_line_for_other_bidders_only(app, people):
-    seller, alice, _ = people
+def test_being_outbid_comes_on_the_persons_own_channel_as_a_warning(app, people):
+    seller, alice, bob = people
+    give_stars(app, bob, 500)
     auction_id = new_auction(app, seller)
     in_app(app, bidding.place_bid, auction_id, alice, 30)
-    controls = live_controls(app, "bid_placed", auction_id)
-    trailing = controls.select_one("[data-leading=no]")
-    line = trailing.select_one("[data-outbid]")
-    assert line.has_attr("hidden") and line.get_text(strip=True) == "You have been outbid."
-    assert controls.select_one("[data-leading=yes] [data-outbid]") is None
+    in_app(app, bidding.place_bid, auction_id, bob, 60)
+    assert "outbid" not in live_shared(app, "bid_placed", auction_id)
+    line = own_controls(app, auction_id, alice, outbid=True).select_one(".form-message.warning")
+    assert line.get_text(strip=True) == "You have been outbid. The price is now 31 ⭐."
+    assert own_controls(app, auction_id, bob).select_one(".form-message") is None
 
 
 # 7. Times and texts.
@@ -243,7 +259,7 @@ def test_the_end_reads_as_a_date_without_javascript_and_counts_down_with_it(app,
     end_now(app, auction_id)
     in_app(app, lifecycle.close_auction, auction_id)
     ends = shown(client, auction_id).select_one(f"#auction-{auction_id}-ends")
-    assert ends.select_one("[data-countdown]") is None and ends.get_text(strip=True).startswith("Ended ")
+    assert ends.select_one("[data-countdown]") is None and ends.get_text().strip().startswith("Ended ")
 
 
 def test_a_scheduled_auction_counts_down_to_its_opening_and_stops_saying_so_once_open(app, people, client):

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-import auction.web.listing_live  # noqa: F401  (its renderers exist before the fixture below lifts one)
+import auction.web.live_fragments  # noqa: F401  (its renderers exist before the fixture below lifts one)
 from auction.live import live_url, renderers
 from auction.services.ledger import credit_sandbox
 from auction.services.users import end_all_sessions
@@ -77,6 +77,30 @@ def test_last_event_id_replays_what_the_page_missed(make_app, make_user, backend
             assert replayed[-1]["id"].endswith("listings=3,auction:999=0")
             later = make_auction(app, seller, title="Fourth")
             assert stream.next()["data"] == f'{{"auction_id":{later}}}'
+
+
+def test_a_page_that_missed_more_than_the_buffer_keeps_gets_a_reset(make_app, make_user):
+    """Past LIVE_REPLAY_SIZE missed events (or a position from another server run) the page is told to
+    fetch fresh state of that channel, and the stream goes on from now."""
+    app = make_app(LIVE_REPLAY_SIZE=2)
+    seller = make_user("Sam")
+    with run_server(app) as base_url:
+        url = f"{base_url}/events?channels=listings,auction:999"
+        with SSEClient(url) as stream:
+            make_auction(app, seller, title="First")
+            seen = stream.next()
+        for title in ("Second", "Third", "Fourth"):
+            make_auction(app, seller, title=title)
+        with SSEClient(url, headers={"Last-Event-ID": seen["id"]}) as stream:
+            reset = stream.next()
+            assert (reset["event"], reset["data"]) == ("reset", "listings")
+            later = make_auction(app, seller, title="Fifth")
+            message = stream.next()
+            assert message["data"] == f'{{"auction_id":{later}}}' and message["id"].endswith("listings=5,auction:999=0")
+        # A position from another server run: the same.
+        other_run = "0000aaaa~" + seen["id"].split("~", 1)[1]
+        with SSEClient(f"{url}&since={other_run}") as stream:
+            assert stream.next()["event"] == "reset"
 
 
 def test_a_page_gets_what_was_published_between_rendering_and_connecting(app, make_user, live_server):

@@ -33,6 +33,7 @@ HEADERS = [
     (b"x-content-type-options", b"nosniff"),
 ]
 RENDER_CACHE_SIZE = 4096
+ANY_CHANNEL = "*"
 
 
 def identify_visitor(app: Flask, scope: dict) -> tuple[int | None, str]:
@@ -149,13 +150,25 @@ class LiveStream:
             resume = decode_position(headers.get(b"last-event-id", b"").decode("latin-1"))
             if resume is None:
                 resume = decode_position(query.get("since", [""])[0])
-            positions = self._start_positions(channels, heads, resume)
-            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-            hello = f": connected\nretry: {self.retry_ms}\nid: {broker.position(positions)}\n\n"
-            await send({"type": "http.response.body", "body": hello.encode(), "more_body": True})
+            positions, stale = self._start_positions(channels, heads, resume)
+            missed: dict[str, list[Event]] = {}
             for channel in channels:
-                if positions[channel] < heads[channel]:
-                    await self._write(send, await broker.since(channel, positions[channel]), positions, locale)
+                if channel not in stale and positions[channel] < heads[channel]:
+                    kept = await broker.since(channel, positions[channel])
+                    if not kept or kept[0].id > positions[channel] + 1:
+                        stale.append(channel)  # more was missed than the replay buffer keeps
+                    else:
+                        missed[channel] = kept
+            for channel in stale:
+                positions[channel] = heads[channel]
+            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            hello = f": connected\nretry: {self.retry_ms}\n"
+            # A page that missed what no buffer kept is told to fetch fresh state of those channels.
+            hello += "".join(f"event: reset\ndata: {channel}\n\n" for channel in stale)
+            hello += f"id: {broker.position(positions)}\n\n"
+            await send({"type": "http.response.body", "body": hello.encode(), "more_body": True})
+            for kept in missed.values():
+                await self._write(send, kept, positions, locale)
             loop = asyncio.get_running_loop()
             subscription.last_write = loop.time()
             while True:
@@ -178,23 +191,24 @@ class LiveStream:
             self._open.discard(subscription)
             broker.unsubscribe(subscription)
 
-    def _start_positions(self, channels, heads, resume) -> dict[str, int]:
-        """Where each channel starts: after the client's last event, or now for a fresh page."""
+    def _start_positions(self, channels, heads, resume) -> tuple[dict[str, int], list[str]]:
+        """Where each channel starts (after the client's last event, or now for a fresh page), and
+        the channels whose position no longer means anything here (another server run's, or ahead
+        of this one's): those start now, with a reset."""
         positions: dict[str, int] = {}
+        stale: list[str] = []
         for channel in channels:
             head = heads.get(channel, 0)
+            positions[channel] = head
             if resume is None:
-                positions[channel] = head
                 continue
             epoch, ids = resume
             seen = ids.get(channel)
-            if epoch != self.broker.epoch:
-                positions[channel] = 0  # the buffers restarted since: everything kept is new to this page
-            elif seen is None:
-                positions[channel] = head
-            else:
-                positions[channel] = seen if seen <= head else 0
-        return positions
+            if epoch != self.broker.epoch or (seen is not None and seen > head):
+                stale.append(channel)
+            elif seen is not None:
+                positions[channel] = seen
+        return positions, stale
 
     def _dispatch(self, event: Event, subscriptions: list[Subscription]) -> None:
         """Render an event once per language its readers use, then wake them (on the loop).
@@ -203,13 +217,15 @@ class LiveStream:
         with thousands of readers that doubles the cost of every event.
         """
         renders = [self._render_once(event, locale) for locale in {s.locale for s in subscriptions}]
-        previous = self._dispatching.get(event.channel)
+        # Events reach readers in the order they were published, across channels too: a person's
+        # own state (their channel) is emitted after the auction's shared one and must land last.
+        previous = self._dispatching.get(ANY_CHANNEL)
         if previous is None and all(future.done() for future in renders):
             for subscription in subscriptions:
                 subscription.push(event)
             return
         task = asyncio.ensure_future(self._dispatch_later(event, subscriptions, renders, previous))
-        self._dispatching[event.channel] = task
+        self._dispatching[ANY_CHANNEL] = task
         task.add_done_callback(self._dispatched)
 
     def _dispatched(self, task: asyncio.Task) -> None:
@@ -220,7 +236,7 @@ class LiveStream:
     async def _dispatch_later(self, event, subscriptions, renders, previous) -> None:
         await asyncio.wait(renders)
         if previous is not None:
-            await asyncio.wait([previous])  # a channel's events reach its readers in id order
+            await asyncio.wait([previous])  # events reach their readers in publishing order
         for subscription in subscriptions:
             subscription.push(event)
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from auction.extensions import db
-from auction.models import Auction, Bid, Rating, User, WatchlistEntry, utcnow
+from auction.models import Auction, Bid, Hold, Rating, User, WatchlistEntry, utcnow
 from auction.services import rules, watchlist
 from auction.services.auction_lock import current_dutch_price
 from auction.services.auction_lock import leader_max as stored_leader_max
@@ -60,6 +60,11 @@ class PriceBox:
     next_step_at: datetime | None = None
     starts_at: datetime | None = None
     closed_at: datetime | None = None
+    # A Dutch auction's terms: the price drops by `dutch_step` Stars every
+    # `dutch_interval_minutes` down to `dutch_floor` Stars.
+    dutch_step: int | None = None
+    dutch_floor: int | None = None
+    dutch_interval_minutes: int | None = None
 
     @property
     def sealed(self) -> bool:
@@ -102,6 +107,10 @@ class AuctionPage:
     # An English auction's price over time: the start, each bid's price (Stars), until when (UTC).
     price_steps: list[tuple[datetime, int]] | None = None
     chart_span: tuple[datetime, int, datetime] | None = None  # (start, start price, until)
+    # For a bidder who did not win: the hold released at the close, in Stars.
+    released_hold: int | None = None
+    # The winner's own name, unmasked, for the winner's page only.
+    viewer_name: str | None = None
 
 
 def bidder_tag(auction_id: int, user_id: int) -> str:
@@ -159,6 +168,9 @@ def price_box(auction: Auction, now: datetime | None = None, leader_max=_UNKNOWN
         next_step_at=next_step,
         starts_at=auction.starts_at,
         closed_at=auction.closed_at,
+        dutch_step=auction.dutch_step if auction.kind == "dutch" else None,
+        dutch_floor=auction.dutch_floor if auction.kind == "dutch" else None,
+        dutch_interval_minutes=(auction.dutch_interval_seconds or 0) // 60 if auction.kind == "dutch" else None,
     )
 
 
@@ -191,8 +203,13 @@ def _history(auction: Auction, viewer_id: int | None, revealed: bool) -> list[Bi
     return rows[:HISTORY_LIMIT]
 
 
-def auction_page(auction_id: int, viewer_id: int | None, full: bool = True, is_admin: bool = False) -> AuctionPage | None:
+def auction_page(
+    auction_id: int, viewer_id: int | None, full: bool = True, is_admin: bool = False, signed_in: bool | None = None
+) -> AuctionPage | None:
     """Everything the auction page shows to `viewer_id` (None: a visitor; `is_admin` may cancel).
+
+    `signed_in=True` without a viewer is "any signed-in person with no part in the auction": the
+    live render for them.
 
     `full=False` skips what only the whole page needs (history, chart, ratings, watchers,
     photos): enough for the bid form, the price panel and the bot's card.
@@ -222,6 +239,7 @@ def auction_page(auction_id: int, viewer_id: int | None, full: bool = True, is_a
         has_bid=own_bids > 0,
         watching=watchlist.is_watching(viewer_id, auction.id) if viewer_id is not None else False,
         is_admin=is_admin,
+        signed_in=signed_in,
     )
     page = AuctionPage(
         auction=auction,
@@ -262,6 +280,14 @@ def auction_page(auction_id: int, viewer_id: int | None, full: bool = True, is_a
         page.viewer_max = viewer.own_maximum
     if box.sealed and viewer.role in ("bidder", "loser", "winner"):
         page.viewer_sealed = own_max
+    ended = auction.status in ("ended", "canceled")
+    if viewer_id is not None and ended and viewer.role == "loser":
+        # What a bidder who did not win gets back: the hold released at the close (Stars).
+        page.released_hold = db.session.scalar(
+            select(Hold.amount).where(Hold.auction_id == auction.id, Hold.user_id == viewer_id, Hold.status == "released").order_by(Hold.id.desc()).limit(1)
+        )
+    if page.viewer_won:
+        page.viewer_name = db.session.get(User, viewer_id).display_name
     return page
 
 
@@ -293,6 +319,45 @@ def page_after_bid(box: PriceBox, viewer: ViewerState) -> AuctionPage:
         viewer_sealed=viewer.own_maximum if box.sealed else None,
         viewer=viewer,
     )
+
+
+def rows_at(auction_id: int, at: datetime) -> list[BidRow]:
+    """The history rows one bid wrote (all at the same moment, newest first), as every visitor sees them.
+
+    A leader raising their own maximum writes a row nobody else sees: it is left out here too.
+    Sealed amounts stay hidden until the end.
+    """
+    auction = db.session.get(Auction, auction_id)
+    if auction is None:
+        return []
+    revealed = not rules.is_sealed(auction.kind) or auction.status == "ended"
+    bids = list(
+        db.session.scalars(
+            select(Bid).where(Bid.auction_id == auction_id, Bid.created_at == at).options(selectinload(Bid.bidder)).order_by(Bid.id)
+        )
+    )
+    if not bids:
+        return []
+    previous = db.session.scalars(
+        select(Bid).where(Bid.auction_id == auction_id, Bid.id < bids[0].id).order_by(Bid.id.desc()).limit(1)
+    ).first()
+    rows = []
+    for bid in bids:
+        raise_only = previous is not None and previous.bidder_id == bid.bidder_id and previous.amount == bid.amount and not bid.is_automatic
+        previous = bid
+        if raise_only:
+            continue
+        rows.append(
+            BidRow(
+                name=rules.mask_name(bid.bidder.display_name),
+                amount=bid.amount if revealed else None,
+                at=bid.created_at,
+                automatic=bid.is_automatic,
+                tag=bidder_tag(auction_id, bid.bidder_id),
+            )
+        )
+    rows.reverse()
+    return rows
 
 
 def _price_steps(auction: Auction) -> list[tuple[datetime, int]]:

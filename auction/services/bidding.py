@@ -170,14 +170,23 @@ def _place_english(auction: Auction, bidder_id: int, new_max: int, source: str, 
         auction.bid_count += 1
 
     moved = outcome.price != auction.current_price or outcome.leader_id != auction.leading_bidder_id
+    first_bid = auction.bid_count == 0
     if outcome.leader_id != bidder_id or outcome.newcomer_leads:
         auction.bid_count += 1
     auction.current_price = outcome.price
     auction.leading_bidder_id = outcome.leader_id
     extended = _apply_anti_sniping(auction, now)
     if moved or extended or outcome.newcomer_leads:
-        for event in events.bid_placed(auction, min_next(auction), extended):
+        for event in events.bid_placed(auction, min_next(auction), extended, now):
             emit(*event)
+    for event in events.auction_viewers(
+        auction.id,
+        [outcome.outbid_id, auction.seller_id if first_bid else None, bidder_id],
+        outbid=outcome.outbid_id,
+        bidder=bidder_id,
+        result="leading" if outcome.leader_id == bidder_id else "outbid",
+    ):
+        emit(*event)
     if outcome.outbid_id is not None:
         notices.notify(outcome.outbid_id, "outbid", auction, dedupe=False, **notifications.outbid_params(auction, outcome.price))
     return outcome.leader_id == bidder_id, extended, outcome.leader_max
@@ -211,7 +220,10 @@ def _place_sealed(auction: Auction, bidder_id: int, amount: int, source: str, no
         record_bid(auction, bidder_id, amount, amount, "sealed", source, now)
         auction.bid_count += 1
     extended = _apply_anti_sniping(auction, now)
-    for event in events.bid_placed(auction, None, extended):
+    for event in events.bid_placed(auction, None, extended, now, raised=existing is not None):
+        emit(*event)
+    first_bid = auction.bid_count == 1 and existing is None
+    for event in events.auction_viewers(auction.id, [auction.seller_id if first_bid else None, bidder_id], bidder=bidder_id, result="sealed"):
         emit(*event)
     return extended, amount
 

@@ -8,6 +8,7 @@ JSON values: amounts in Stars, times as ISO 8601 UTC strings.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NamedTuple
 
 from auction.models import Auction
@@ -24,6 +25,7 @@ DUTCH_PRICE = "dutch_price"  # auction: a Dutch price stepped down by the clock
 AUCTION_CLOSED = "auction_closed"  # auction: ended (sold or not) or cancelled
 WATCHERS_CHANGED = "watchers_changed"  # auction: someone started or stopped watching
 BALANCE_CHANGED = "balance_changed"  # user: available or held Stars changed
+AUCTION_VIEWER = "auction_viewer"  # user: what changed for this person on an auction (lead, outbid, won...)
 
 EVENT_NAMES = (
     AUCTION_CREATED,
@@ -65,10 +67,12 @@ def listing_repriced(auction: Auction) -> Event:
     return Event(LISTINGS, PRICE_CHANGED, {"auction_id": auction.id, "price": auction.current_price})
 
 
-def bid_placed(auction: Auction, min_next: int | None, extended: bool) -> list[Event]:
+def bid_placed(auction: Auction, min_next: int | None, extended: bool, at: datetime, raised: bool = False) -> list[Event]:
     """A bid moved the price, the count or the end: the auction's watchers and the home grid.
 
-    `min_next` is the minimum next bid (Stars) or None for a sealed auction, whose price stays put.
+    `min_next` is the minimum next bid (Stars) or None for a sealed auction, whose price stays put;
+    `at` (UTC) the moment of the bid's rows, so a page appends just those; `raised`, a sealed bidder
+    raised their one bid (their row moves to the top instead of a new one).
     """
     data = {
         "auction_id": auction.id,
@@ -76,9 +80,12 @@ def bid_placed(auction: Auction, min_next: int | None, extended: bool) -> list[E
         "bid_count": auction.bid_count,
         "ends_at": auction.ends_at.isoformat(),
         "extended": extended,
+        "at": at.isoformat(),
     }
     if min_next is not None:
         data["min_next"] = min_next
+    else:
+        data["raised"] = raised
     events = [Event(auction_channel(auction.id), BID_PLACED, data)]
     if extended:
         events.append(Event(auction_channel(auction.id), AUCTION_EXTENDED, {"auction_id": auction.id, "ends_at": data["ends_at"]}))
@@ -111,3 +118,21 @@ def watchers_changed(auction_id: int) -> Event:
 def balance_changed(user_id: int, available: int, held: int) -> Event:
     """A person's Stars (available and held) after a transfer."""
     return Event(user_channel(user_id), BALANCE_CHANGED, {"user_id": user_id, "available": available, "held": held})
+
+
+def auction_viewers(
+    auction_id: int, user_ids: list[int | None], outbid: int | None = None, bidder: int | None = None, result: str | None = None
+) -> list[Event]:
+    """Each person's own pages learn what changed for them on this auction (they lead, were outbid, won...).
+
+    `result` is what `bidder`'s own bid came to ("leading", "outbid" or "sealed"): every page of
+    theirs says it, not only the one that sent it. Emitted after the auction's shared events, so a
+    page swaps its personal state last.
+    """
+    found = []
+    for user_id in dict.fromkeys(u for u in user_ids if u is not None):
+        data = {"auction_id": auction_id, "user_id": user_id, "outbid": user_id == outbid}
+        if user_id == bidder and result:
+            data["bid"] = result
+        found.append(Event(user_channel(user_id), AUCTION_VIEWER, data))
+    return found

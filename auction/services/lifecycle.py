@@ -70,6 +70,8 @@ def _bidders(auction: Auction) -> list[int]:
 def _announce_close(auction: Auction) -> None:
     for event in events.auction_closed(auction):
         emit(*event)
+    for event in events.auction_viewers(auction.id, [auction.seller_id, auction.winner_id, *_bidders(auction)]):
+        emit(*event)
 
 
 @atomic

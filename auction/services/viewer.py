@@ -42,15 +42,18 @@ def viewer_state(
     has_bid: bool | None = None,
     watching: bool | None = False,
     is_admin: bool = False,
+    signed_in: bool | None = None,
 ) -> ViewerState:
     """The capabilities of `viewer_id` (None: a visitor) on `auction` at `now` (UTC).
 
     `own_maximum` is the viewer's English maximum when they lead, or their sealed bid (Stars);
     `has_bid` whether they have bid at all (None: assumed when they have a maximum);
-    `box` the auction's public price panel (its minimum next bid and buy-it-now offer).
+    `box` the auction's public price panel (its minimum next bid and buy-it-now offer);
+    `signed_in=True` without a viewer is any signed-in person with no part in the auction (the
+    live render for them).
     """
     is_open = rules.takes_offers(auction.status, auction.starts_at, auction.ends_at, now)
-    signed_in = viewer_id is not None
+    signed_in = viewer_id is not None if signed_in is None else signed_in
     is_seller = signed_in and viewer_id == auction.seller_id
     if has_bid is None:
         has_bid = own_maximum is not None
@@ -59,16 +62,16 @@ def viewer_state(
         role = "guest"
     elif is_seller:
         role = "seller"
+    elif viewer_id is None:
+        role = "bidder"  # the live render for anyone signed in with no part in the auction
     elif over and auction.winner_id == viewer_id:
         role = "winner"
     elif over and has_bid:
         role = "loser"
     elif auction.kind == "english" and auction.leading_bidder_id == viewer_id:
         role = "leader"
-    elif has_bid:
-        role = "bidder"
     else:
-        role = "guest"
+        role = "bidder"  # signed in, may bid: with a stake or not yet
     may_offer = is_open and signed_in and not is_seller
     # Private: the English leader's maximum, or a sealed bidder's own bid.
     private = own_maximum if role == "leader" or (role == "bidder" and rules.is_sealed(auction.kind)) else None
@@ -86,7 +89,7 @@ def viewer_state(
             outcome = "won"
         elif role == "loser":
             outcome = "lost"
-        else:
+        elif role == "seller":
             outcome = "sold" if auction.winner_id is not None else "unsold"
     return ViewerState(
         role=role,

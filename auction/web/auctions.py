@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from auction import numbers, rate_limits, stars
-from auction.live import renders
-from auction.services import auction_view, bidding, catalog, lifecycle, listings, watchlist
+from auction.services import auction_view, bidding, catalog, lifecycle, listings
 from auction.services.errors import CannotEdit, InsufficientFunds, ServiceError
 from auction.services.listings import MAX_PHOTOS, ListingDraft
 from auction.services.photos import PhotosBusy
@@ -49,7 +47,9 @@ def show(auction_id: int):
     return render_template("auctions/show.html", page=_page_or_404(auction_id), form={}, error=None)
 
 
-def _bid_response(auction_id: int, form: dict, error: str | None = None, funds: bool = False, message: str | None = None, page=None):
+def _bid_response(
+    auction_id: int, form: dict, error: str | None = None, funds: bool = False, message: str | None = None, page=None, warning: bool = False
+):
     """The bid form again: the fragment (plus the fresh price panel) for htmx, else the full page.
 
     `page` is what an accepted bid's transaction already holds; without it the page is read.
@@ -58,7 +58,8 @@ def _bid_response(auction_id: int, form: dict, error: str | None = None, funds: 
     page = page or _page_or_404(auction_id, full=not is_htmx())
     status = 200 if error is None else (402 if funds else 422)
     return fragment_or_page(
-        "auctions/_bid_response.html", "auctions/show.html", status, page=page, form=form, error=error, funds_link=funds, message=message
+        "auctions/_bid_response.html", "auctions/show.html", status,
+        page=page, form=form, error=error, funds_link=funds, message=message, message_warning=warning,
     )
 
 
@@ -89,10 +90,11 @@ def place_bid(auction_id: int):
         message = _("Your sealed bid is in. Amounts stay hidden until the end.")
     else:
         message = _("Your bid is in, but another bidder's maximum is higher. You have been outbid.")
+    outbid = not result.leading and not result.sealed
     if not is_htmx():
-        flash(message, "success" if result.leading else "warning")
+        flash(message, "warning" if outbid else "success")
         return redirect(url_for("auctions.show", auction_id=auction_id), 303)
-    return _bid_response(auction_id, {}, message=message, page=auction_view.page_after_bid(result.box, result.viewer))
+    return _bid_response(auction_id, {}, message=message, page=auction_view.page_after_bid(result.box, result.viewer), warning=outbid)
 
 
 @bp.get("/<int:auction_id>/bids")
@@ -113,6 +115,19 @@ def _run_and_report(auction_id: int, action) -> object:
     else:
         flash(message, "success")
     return redirect(url_for("auctions.show", auction_id=auction_id), 303)
+
+
+# The one-press actions that move money or end an auction; each asks for a confirming press first.
+CONFIRMS = ("buy-now", "accept", "cancel")
+
+
+@bp.get("/<int:auction_id>/<any('buy-now', accept, cancel):action>")
+@login_required
+def confirm(auction_id: int, action: str):
+    """A second look before buying now, accepting a Dutch price or cancelling: what happens, and the amount."""
+    page = _page_or_404(auction_id, full=False)
+    allowed = {"buy-now": page.viewer.can_buy_now, "accept": page.viewer.can_accept, "cancel": page.viewer.cancellable}[action]
+    return fragment_or_page("auctions/_confirm.html", "auctions/confirm.html", 200 if allowed else 409, page=page, action=action, allowed=allowed)
 
 
 @bp.post("/<int:auction_id>/buy-now")
@@ -150,67 +165,6 @@ def cancel(auction_id: int):
         return _("The auction was cancelled.")
 
     return _run_and_report(auction_id, act)
-
-
-# --- live fragments ---------------------------------------------------------------------
-
-
-def live_fragments(auction_id: int, controls: bool = False) -> list[tuple[str, str]]:
-    """The price panel, bid history, price chart and end time of an auction, as every visitor sees them.
-
-    `controls` adds the bid form / outcome block, for the events that change what a visitor can
-    do: opening, closing, and a bid (who leads, the minimum, buy it now, the seller's edit and
-    cancel). It carries every viewer's variant; auction.js keeps the page's own and what its
-    reader was typing.
-    """
-    page = auction_view.auction_page(auction_id, None)
-    if page is None:
-        return []
-    with_chart(page)
-    fragments = [
-        (f"auction-{auction_id}-price", render_template("auctions/_price.html", page=page, box=page.box)),
-        (f"auction-{auction_id}-bids", render_template("auctions/_bids.html", page=page)),
-        (f"auction-{auction_id}-ends", render_template("auctions/_ends.html", box=page.box)),
-    ]
-    if page.chart:
-        fragments.append((f"auction-{auction_id}-chart", render_template("auctions/_chart.html", page=page)))
-    if controls:
-        fragments.append((f"auction-{auction_id}-controls", render_template("auctions/_controls.html", page=page, form={}, live=True)))
-    return fragments
-
-
-@contextmanager
-def _render_context(app, locale: str):
-    # A fresh app context means a fresh database session (the caller's may be mid-commit);
-    # flask-babel keeps the forced language on `g`, which the new context replaces, so force it again.
-    with app.app_context(), force_locale(locale):
-        yield
-
-
-@renders("auction_extended")
-@renders("dutch_price")
-def render_auction_panels(app, data: dict, locale: str) -> list[tuple[str, str]]:
-    with _render_context(app, locale):
-        return live_fragments(int(data["auction_id"]))
-
-
-@renders("bid_placed")
-@renders("auction_closed")
-@renders("auction_opened")
-def render_auction_with_controls(app, data: dict, locale: str) -> list[tuple[str, str]]:
-    with _render_context(app, locale):
-        return live_fragments(int(data["auction_id"]), controls=True)
-
-
-@renders("watchers_changed")
-def render_watchers(app, data: dict, locale: str) -> list[tuple[str, str]]:
-    # Counted at render time, not taken from the event: two watches committing together
-    # could each have counted without the other.
-    auction_id = int(data["auction_id"])
-    with _render_context(app, locale):
-        watchers = watchlist.watchers_count(auction_id)
-        return [(f"auction-{auction_id}-watchers", render_template("auctions/_watchers.html", watchers=watchers))]
-
 
 
 # --- the listing form -------------------------------------------------------------------

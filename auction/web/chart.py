@@ -17,6 +17,7 @@ class PriceChart:
     high: int
     start: datetime
     end: datetime
+    series: tuple = ()  # ((UTC seconds, Stars), ...): what a page redraws from when a bid adds a point
 
 
 def price_chart(start: datetime, start_price: int, steps: list[tuple[datetime, int]], until: datetime) -> PriceChart:
@@ -44,7 +45,10 @@ def price_chart(start: datetime, start_price: int, steps: list[tuple[datetime, i
         if i:
             points.append((x, points[-1][1]))  # hold the previous price until this moment
         points.append((x, y))
-    return PriceChart(" ".join(f"{x},{y}" for x, y in points), low, high, series[0][0], series[-1][0])
+    return PriceChart(
+        " ".join(f"{x},{y}" for x, y in points), low, high, series[0][0], series[-1][0],
+        tuple((int(at.timestamp()), price) for at, price in series[:-1]),
+    )
 
 
 def with_chart(page):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, session
 from flask_babel import get_locale, ngettext
 from flask_login import current_user
+from markupsafe import Markup
 
 from auction import stars as stars_module
 from auction.i18n import language_choices
@@ -55,12 +56,28 @@ def local_time(value: datetime | None, fmt: str = "medium") -> str:
     return format_in_zone(value, fmt, tzinfo=ZoneInfo(zone), locale=get_locale())
 
 
+def time_tag(value: datetime | None, fmt: str = "short") -> Markup:
+    """One moment as `<time datetime="…Z">`: the server writes it in the viewer's zone, app.js
+    rewrites it in the page's zone with Intl.DateTimeFormat, so a fragment rendered once for
+    every reader (live updates) still reads right in each reader's zone. `fmt`: "short" or "medium"."""
+    if value is None:
+        return Markup("")
+    utc = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Markup('<time datetime="{}" data-local="{}">{}</time>').format(utc, fmt, local_time(value, fmt))
+
+
+def server_now_ms() -> int:
+    """The server's clock in milliseconds since the epoch: pages count down by it, not the device's."""
+    return int(datetime.now(UTC).timestamp() * 1000)
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["stars"] = stars
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["time_tag"] = time_tag
     app.jinja_env.globals["language_choices"] = language_choices
 
     @app.context_processor
     def globals_for_templates():
         return {"current_locale": str(get_locale()), "is_htmx": is_htmx(), "ngettext": ngettext, "viewer_timezone": viewer_timezone,
-                "stored_timezone": stored_timezone}
+                "stored_timezone": stored_timezone, "server_now_ms": server_now_ms}

@@ -11,7 +11,7 @@ from auction.extensions import csrf
 from auction.live import renders
 from auction.services import notifications
 from auction.services.errors import ServiceError
-from auction.web.formatting import is_htmx
+from auction.web.htmx import is_htmx
 
 bp = Blueprint("notifications", __name__)
 

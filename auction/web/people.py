@@ -8,7 +8,8 @@ from flask_login import current_user, login_required
 
 from auction.services import activity, catalog, names, profiles, ratings, relisting
 from auction.services.errors import ServiceError
-from auction.web.formatting import grouped, is_htmx
+from auction.web.formatting import grouped
+from auction.web.htmx import is_htmx
 
 bp = Blueprint("people", __name__)
 

@@ -1,9 +1,11 @@
-// Auction pages: mark the viewer's own rows in bid history pushed live (the shared fragment
-// cannot know who is looking) and show photo upload progress. Loaded from the page body, so
-// it also arrives with hx-boost navigation; the guard keeps one set of listeners.
+// Auction pages: mark the viewer's own rows in bid history pushed live (the shared rows cannot
+// know who is looking), keep the history at its limit, draw a pushed bid's point into the price
+// chart, and show photo upload progress. Personal state (you lead, you were outbid, you won)
+// arrives rendered for this viewer on their own channel; nothing here picks variants.
+// Loaded from the page body, so it also arrives with hx-boost navigation; the guard keeps one set of listeners.
 (function () {
   "use strict";
-  if (window.botAuctionPages) { window.botAuctionPages.markMine(); window.botAuctionPages.keepViewerControls(); return; }
+  if (window.botAuctionPages) { window.botAuctionPages.markMine(); return; }
 
   function markMine() {
     document.querySelectorAll("[data-viewer-tag]").forEach(function (page) {
@@ -20,117 +22,86 @@
     });
   }
 
-  // A pushed controls block holds every kind of viewer's variant, hidden (one render serves
-  // every reader); keep this page's viewer's and drop the others. While someone leads an
-  // English auction the bidder's variant comes twice, marked with the leader's tag: "yes" is
-  // kept only on the page whose viewer tag that is. The admin's cancel form is kept on an
-  // admin's page unless the kept variant already has one.
-  function keepVariants(root, page) {
-    var tag = page.dataset.viewerTag || "";
-    root.querySelectorAll("[data-for-viewer]").forEach(function (block) {
-      var keep = block.dataset.forViewer === page.dataset.viewer;
-      if (keep && block.dataset.leader) {
-        keep = (block.dataset.leading === "yes") === (tag !== "" && block.dataset.leader === tag);
-      }
-      if (keep) {
-        ["data-for-viewer", "data-leader", "data-leading"].forEach(function (name) { block.removeAttribute(name); });
-        block.hidden = false;
-      } else {
-        block.remove();
+  // New rows arrive at the top: a raised sealed bid replaces its bidder's older row, and the
+  // list keeps its limit (the page shows the newest rows only).
+  function trimHistory(list) {
+    var seen = {};
+    Array.prototype.slice.call(list.children).forEach(function (row) {
+      if (row.hasAttribute("data-sealed")) {
+        if (seen[row.dataset.bidder]) { row.remove(); return; }
+        seen[row.dataset.bidder] = true;
       }
     });
-    root.querySelectorAll("[data-for-admin]").forEach(function (block) {
-      var other = Array.prototype.some.call(root.querySelectorAll(".cancel-form"), function (form) { return !block.contains(form); });
-      if (page.dataset.admin && !other) {
-        block.removeAttribute("data-for-admin");
-        block.hidden = false;
-      } else {
-        block.remove();
-      }
-    });
+    var limit = parseInt(list.dataset.limit || "20", 10);
+    while (list.children.length > limit) list.lastElementChild.remove();
+    var none = list.nextElementSibling;
+    if (none && none.classList.contains("no-bids")) none.hidden = list.children.length > 0;
   }
 
-  // What only this page knows goes into the pushed bid form: what its reader typed, their
-  // private notes (their maximum, their sealed bid: never in a shared render), and the outcome
-  // of their own last bid or error while it still holds (they lead, or not, as before).
-  function carryOver(old, fresh) {
-    var oldBox = old.querySelector("#bid-form-box");
-    var newBox = fresh.querySelector("#bid-form-box");
-    if (!oldBox || !newBox) return;
-    ["bid-amount", "bid-max"].forEach(function (id) {
-      var was = oldBox.querySelector("#" + id);
-      var now = newBox.querySelector("#" + id);
-      if (was && now && was.value) now.setAttribute("value", was.value);
+  function stars(n) {
+    var lang = document.documentElement.lang || undefined;
+    try { return new Intl.NumberFormat(lang).format(n) + " ⭐"; } catch (e) { return n + " ⭐"; }
+  }
+
+  // The chart is a step line over the price series; a pushed point extends it to that moment.
+  function drawChart(figure, until) {
+    var series = JSON.parse(figure.dataset.series || "[]");
+    if (!series.length) return;
+    var end = Math.max(until, series[series.length - 1][0]);
+    var t0 = series[0][0], low = Infinity, high = -Infinity;
+    series.forEach(function (p) { low = Math.min(low, p[1]); high = Math.max(high, p[1]); });
+    var spanT = Math.max(end - t0, 1), spanP = Math.max(high - low, 1), pad = 4, w = 320, h = 96;
+    var xy = function (t, p) {
+      return [Math.round((pad + (t - t0) / spanT * (w - 2 * pad)) * 10) / 10, Math.round((h - pad - (p - low) / spanP * (h - 2 * pad)) * 10) / 10];
+    };
+    var points = [], last = null;
+    series.concat([[end, series[series.length - 1][1]]]).forEach(function (p, i) {
+      var at = xy(p[0], p[1]);
+      if (i) points.push(at[0] + "," + last[1]);
+      points.push(at[0] + "," + at[1]);
+      last = at;
     });
-    var details = oldBox.querySelector("details.proxy");
-    var freshDetails = newBox.querySelector("details.proxy");
-    if (details && details.open && freshDetails) freshDetails.setAttribute("open", "");
-    newBox.querySelectorAll("[data-note]").forEach(function (note) {
-      var own = oldBox.querySelector('[data-note="' + note.dataset.note + '"]');
-      if (own && !own.hidden) {
-        note.replaceWith(own.cloneNode(true));
-        // The least this viewer may offer (their own maximum or sealed bid + 1) goes with its hint.
-        var ownInput = oldBox.querySelector("#bid-amount");
-        var input = newBox.querySelector("#bid-amount");
-        if (own.id === "bid-help" && ownInput && input) input.setAttribute("placeholder", ownInput.getAttribute("placeholder") || "");
-      } else if (note.hidden) {
-        note.remove();
-      }
-    });
-    // Every page gets the "outbid" line hidden; only the one whose viewer led until now shows it.
-    newBox.querySelectorAll("[data-outbid]").forEach(function (line) {
-      if (oldBox.dataset.leading === "yes" && newBox.dataset.leading === "no") {
-        line.removeAttribute("data-outbid");
-        line.hidden = false;
-      } else {
-        line.remove();
-      }
-    });
-    var form = newBox.querySelector("form");
-    if (!form || oldBox.dataset.leading !== newBox.dataset.leading) return;
-    oldBox.querySelectorAll("form #bid-error, form .form-message").forEach(function (line) {
-      form.appendChild(line.cloneNode(true));
-    });
-    var input = newBox.querySelector("#bid-amount");
-    if (input && oldBox.querySelector("form #bid-error")) {
-      input.setAttribute("aria-invalid", "true");
-      input.setAttribute("aria-describedby", "bid-help bid-error");
+    var line = figure.querySelector("polyline");
+    if (line) line.setAttribute("points", points.join(" "));
+    var highLabel = figure.querySelector("[data-chart-high]"), lowLabel = figure.querySelector("[data-chart-low]");
+    if (highLabel) highLabel.textContent = stars(high);
+    if (lowLabel) { lowLabel.textContent = stars(low); lowLabel.hidden = high === low; }
+    var endTime = figure.querySelector("[data-chart-end] time");
+    if (endTime) {
+      endTime.setAttribute("datetime", new Date(end * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"));
+      if (window.botAuctionTimes) window.botAuctionTimes.format(endTime.parentNode);
     }
   }
 
-  // Runs on a pushed controls block before htmx swaps it in, while the page's own block is still
-  // there to read from; the ids are unique again afterwards, so htmx gives focus back by id.
-  function chooseControls(html, target) {
-    var page = target.closest("[data-viewer]");
-    if (!page) return html;
-    var template = document.createElement("template");
-    template.innerHTML = html;
-    keepVariants(template.content, page);
-    carryOver(target, template.content);
-    var holder = document.createElement("div");
-    holder.appendChild(template.content);
-    return holder.innerHTML;
+  function addChartPoint(feed) {
+    var panel = feed.closest(".chart-panel");
+    var figure = panel && panel.querySelector("[data-chart]");
+    var point = feed.querySelector("data");
+    if (!figure || !point) return;
+    var series = JSON.parse(figure.dataset.series || "[]");
+    var at = parseInt(point.dataset.at, 10), price = parseInt(point.value, 10);
+    if (series.length && series[series.length - 1][0] === at) series[series.length - 1][1] = price;
+    else series.push([at, price]);
+    figure.dataset.series = JSON.stringify(series);
+    drawChart(figure, at);
+    panel.hidden = false;
+    feed.textContent = "";
   }
 
-  var extensionDefined = false;
-  function defineExtension() {
-    if (extensionDefined || !window.htmx) return;
-    extensionDefined = true;
-    window.htmx.defineExtension("viewer-controls", {
-      transformResponse: function (text, xhr, elt) {
-        // Only the live swap of the block itself; the bid form's own responses pass through.
-        return elt && elt.hasAttribute && elt.hasAttribute("sse-swap") ? chooseControls(text, elt) : text;
-      },
-    });
+  function afterSwap(event) {
+    var target = event.target;
+    if (target.classList && target.classList.contains("bid-history")) trimHistory(target);
+    if (target.hasAttribute && target.hasAttribute("data-chart-feed")) addChartPoint(target);
+    markMine();
   }
 
-  // A push that lands while this page's own bid (or buy, or cancel) is on its way would detach
-  // the element its response is aimed at, and that response would be lost. Hold the newest
-  // push until the request is done, then swap it over the response's block (which it reads from).
+  // A personal push that lands while this page's own bid (or buy, or cancel) is on its way would
+  // detach the element its response is aimed at, and that response would be lost. Hold the
+  // newest push until the request is done, then swap it in.
   var pending = null;
   function holdWhileBusy(event) {
     var controls = event.target;
-    if (!controls.hasAttribute || controls.getAttribute("hx-ext") !== "viewer-controls") return;
+    if (!controls.id || !/^auction-\d+-controls$/.test(controls.id)) return;
     if (!controls.querySelector(".htmx-request")) return;
     event.preventDefault();
     var waiting = pending !== null;
@@ -144,12 +115,7 @@
     var held = pending;
     pending = null;
     if (!document.body.contains(held.controls)) return;
-    window.htmx.swap(held.controls, chooseControls(held.html, held.controls), { swapStyle: "innerHTML", swapDelay: 0, settleDelay: 20 });
-  }
-
-  // Fallback for a block swapped in without the extension (nothing left to do otherwise).
-  function keepViewerControls() {
-    document.querySelectorAll("[data-viewer]").forEach(function (page) { keepVariants(page, page); });
+    window.htmx.swap(held.controls, held.html, { swapStyle: "innerHTML", swapDelay: 0, settleDelay: 20 });
   }
 
   function showProgress(event) {
@@ -161,15 +127,12 @@
     bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
   }
 
-  window.botAuctionPages = { markMine: markMine, keepViewerControls: keepViewerControls };
-  // htmx is a deferred script: on a first load it runs after this one, before DOMContentLoaded.
-  defineExtension();
-  document.addEventListener("DOMContentLoaded", defineExtension);
+  window.botAuctionPages = { markMine: markMine };
   document.addEventListener("DOMContentLoaded", markMine);
-  document.addEventListener("htmx:afterSwap", markMine);
+  document.addEventListener("htmx:afterSwap", afterSwap);
+  document.addEventListener("htmx:sseMessage", afterSwap);
   document.addEventListener("htmx:afterSettle", markMine);
   document.addEventListener("htmx:sseBeforeMessage", holdWhileBusy);
-  document.addEventListener("htmx:sseMessage", function () { keepViewerControls(); markMine(); });
   document.addEventListener("htmx:xhr:progress", showProgress);
   markMine();
 })();

@@ -305,10 +305,10 @@ def test_the_controls_follow_each_bid_and_keep_what_the_reader_typed(browser, ap
     for tab in (boris, anna_again):
         expect(tab.page.locator(".buy-now-form")).to_have_count(0, timeout=ms_left(arrived))
     expect(boris.page.locator("#bid-help")).to_have_text("At least 21 ⭐.", timeout=ms_left(arrived))
-    # Her maximum is private to the tab that set it: the other tab only says how to bid more.
-    expect(anna_again.page.locator("#bid-help")).to_have_text("To bid more, raise your maximum above the one you set.")
+    # Her own channel tells every tab of hers: she leads, her maximum, the least she may offer.
+    expect(anna_again.page.locator("#bid-help")).to_have_text("At least 41 ⭐.", timeout=ms_left(arrived))
     expect(anna.page.locator("#bid-help")).to_have_text("At least 41 ⭐.")
-    expect(anna_again.page.locator("#bid-form-box .form-note")).to_have_text("You are the highest bidder.")
+    expect(anna_again.page.locator("#bid-form-box .form-note")).to_have_text("You are the highest bidder. Your maximum: 40 ⭐")
     expect(boris.page.locator("#bid-form-box")).not_to_contain_text("highest bidder")
     expect(boris.page.locator("#bid-amount")).to_have_value("55")
     expect(boris.page.locator("#bid-amount")).to_be_focused()
@@ -321,9 +321,9 @@ def test_the_controls_follow_each_bid_and_keep_what_the_reader_typed(browser, ap
     expect(anna.page.locator("#bid-amount")).to_have_attribute("placeholder", "41")
     expect(anna.page.locator("#bid-form-box .form-note")).to_have_text("You are the highest bidder. Your maximum: 40 ⭐")
     expect(anna.page.locator("#bid-form-box .form-message")).to_contain_text("you are the highest bidder")
-    expect(anna_again.page.locator("#bid-form-box .form-note")).to_have_text("You are the highest bidder.")
+    expect(anna_again.page.locator("#bid-form-box .form-note")).to_have_text("You are the highest bidder. Your maximum: 40 ⭐")
     boris.page.wait_for_timeout(300)  # his own bid's push has arrived too
-    expect(boris.page.locator("#bid-form-box .form-message")).to_contain_text("You have been outbid")
+    expect(boris.page.locator("#bid-form-box .form-message.warning")).to_contain_text("You have been outbid")
     expect(boris.page.locator("#bid-help")).to_have_text("At least 32 ⭐.")
     for tab in (boris, anna, anna_again):
         expect(tab.page.locator("[data-for-viewer], [data-leader]")).to_have_count(0)
@@ -338,7 +338,7 @@ def test_a_sealed_bid_note_and_an_admins_cancel_stay_through_a_push(browser, app
     bid(app, auction_id, people["anna"], 50)
     anna = open_auction(browser, site, "Anna", people["anna"], auction_id)
     ada = open_auction(browser, site, "Ada", admin, auction_id)
-    note = anna.page.locator("#bid-form-box [data-note=sealed]")
+    note = anna.page.locator("#bid-form-box .form-note")
     expect(note).to_contain_text("Your sealed bid: 50 ⭐")
     expect(ada.page.locator(".cancel-form")).to_be_visible()
     with app.app_context():
