@@ -2,7 +2,7 @@
 
 The site's CSS puts this font first for the ⭐ code point only (unicode-range), so the sign
 of a Star never depends on an emoji font being installed; the text itself stays "⭐".
-Run once with fontTools (`pip install fonttools`): python tools/make_star_font.py
+Run once with fontTools (`pip install fonttools`): python static/fonts/make_star_font.py
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 
 UPM, ADVANCE = 1000, 1100
-TARGET = Path(__file__).resolve().parent.parent / "static" / "fonts" / "star-sign.ttf"
+TARGET = Path(__file__).resolve().parent / "star-sign.ttf"
 
 
 def star_points(cx: float, cy: float, outer: float, inner: float) -> list[tuple[int, int]]:
