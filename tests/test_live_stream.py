@@ -148,6 +148,9 @@ def test_limits_are_answered_with_clear_errors(make_app):
         assert "at most 3" in too_many.text
         unknown = httpx.get(f"{base_url}/events?channels=admin")
         assert unknown.status_code == 400 and "Unknown channel" in unknown.text
+        # Refusals speak the browser's language, like every page.
+        russian = httpx.get(f"{base_url}/events?channels=admin", headers={"Accept-Language": "ru-RU,ru;q=0.9"})
+        assert russian.status_code == 400 and "Неизвестный канал: admin." in russian.text
         assert httpx.get(f"{base_url}/events").status_code == 400
         assert httpx.post(f"{base_url}/events?channels=listings").status_code == 405
 

@@ -18,9 +18,13 @@ from urllib.parse import parse_qs
 
 from a2wsgi.wsgi import build_environ
 from flask import Flask
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
+from auction.i18n import choose_language
 from auction.live.broker import CHANNEL, Broker, Event, Subscription, decode_position
 from auction.live.renderers import render_event, renderers
 
@@ -97,23 +101,23 @@ class LiveStream:
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["method"] != "GET":
-            await self._refuse(send, 405, "The live stream only answers GET.")
+            await self._refuse(scope, send, 405, _l("The live stream only answers GET."))
             return
         if self.closing or self._ticker is None:
-            await self._refuse(send, 503, "The server is restarting; the page reconnects by itself.")
+            await self._refuse(scope, send, 503, _l("The server is restarting; the page reconnects by itself."))
             return
         query = parse_qs(scope["query_string"].decode("latin-1"))
         asked = list(dict.fromkeys(c.strip() for v in query.get("channels", []) for c in v.split(",") if c.strip()))
         if len(asked) > self.max_channels:
-            await self._refuse(send, 400, f"Too many channels: at most {self.max_channels} per connection.")
+            await self._refuse(scope, send, 400, _l("Too many channels: at most %(num)s per connection.", num=self.max_channels))
             return
         unknown = [channel for channel in asked if not CHANNEL.match(channel)]
         if unknown:
-            await self._refuse(send, 400, f"Unknown channel: {unknown[0][:60]}.")
+            await self._refuse(scope, send, 400, _l("Unknown channel: %(name)s.", name=unknown[0][:60]))
             return
         client = (scope.get("client") or ("unknown", 0))[0]
         if self.max_per_client and self._per_client.get(client, 0) >= self.max_per_client:
-            await self._refuse(send, 429, f"Too many live connections from one address (at most {self.max_per_client}).")
+            await self._refuse(scope, send, 429, _l("Too many live connections from one address (at most %(num)s).", num=self.max_per_client))
             return
         self._per_client[client] = self._per_client.get(client, 0) + 1
         try:
@@ -133,11 +137,11 @@ class LiveStream:
             user_id, locale = identify_visitor(self.app, scope)
         own = f"user:{user_id}" if user_id is not None else None
         if any(channel.startswith("user:") and channel != own for channel in asked):
-            await self._refuse(send, 403, "A live stream can only follow the signed-in user's own channel.")
+            await self._refuse(scope, send, 403, _l("A live stream can only follow the signed-in user's own channel."))
             return
         channels = list(dict.fromkeys([*asked, own] if own else asked))
         if not channels:
-            await self._refuse(send, 400, "Name at least one channel: /events?channels=auction:<id>,listings.")
+            await self._refuse(scope, send, 400, _l("Name at least one channel: /events?channels=auction:<id>,listings."))
             return
 
         broker = self.broker
@@ -293,8 +297,12 @@ class LiveStream:
             pass
         subscription.close()
 
-    @staticmethod
-    async def _refuse(send, status: int, message: str) -> None:
+    async def _refuse(self, scope, send, status: int, message) -> None:
+        """A plain-text refusal, in the language the browser asks for (`message` is a lazy string)."""
+        accepted = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")
+        browser = [value for value, _ in parse_accept_header(accepted, LanguageAccept)]
+        with self.app.app_context(), force_locale(choose_language(browser=browser)):
+            text = str(message)
         await send(
             {
                 "type": "http.response.start",
@@ -306,7 +314,7 @@ class LiveStream:
                 ],
             }
         )
-        await send({"type": "http.response.body", "body": message.encode() + b"\n"})
+        await send({"type": "http.response.body", "body": text.encode() + b"\n"})
 
 
 def sse_message(name: str, text: str) -> bytes:

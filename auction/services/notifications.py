@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from auction import stars
+from auction import numbers, stars
 from auction.extensions import db
 from auction.models import (
     Auction,
@@ -296,16 +296,17 @@ def _parse_clock(raw: str | None) -> int | None:
     if not raw:
         return None
     hours, sep, minutes = raw.partition(":")
-    if not sep or not hours.isdigit() or not minutes.isdigit() or int(hours) > 23 or int(minutes) > 59:
+    hours, minutes = numbers.read_whole(hours, max_digits=2), numbers.read_whole(minutes, max_digits=2)
+    if not sep or hours is None or minutes is None or hours > 23 or minutes > 59:
         raise InvalidQuietHours()
-    return int(hours) * 60 + int(minutes)
+    return hours * 60 + minutes
 
 
 def _parse_reminders(raw: str | None) -> str:
-    parts = [part.strip() for part in (raw or "").replace(";", ",").split(",") if part.strip()]
-    if not parts or len(parts) > MAX_REMINDERS or not all(p.isdigit() and 1 <= int(p) <= 1440 for p in parts):
+    parts = [numbers.read_whole(part.strip(), max_digits=4) for part in (raw or "").replace(";", ",").split(",") if part.strip()]
+    if not parts or len(parts) > MAX_REMINDERS or not all(p is not None and 1 <= p <= 1440 for p in parts):
         raise InvalidReminders()
-    return ",".join(str(n) for n in sorted({int(p) for p in parts}, reverse=True))
+    return ",".join(str(n) for n in sorted(set(parts), reverse=True))
 
 
 @atomic
@@ -317,7 +318,10 @@ def set_quiet_hours(user_id: int, start: str | None, end: str | None, reminders:
     quiet_from, quiet_until = _parse_clock(start), _parse_clock(end)
     if (quiet_from is None) != (quiet_until is None) or (quiet_from is not None and quiet_from == quiet_until):
         raise InvalidQuietHours()
-    settings = _settings(user_id) or NotificationSettings(user_id=user_id)
+    settings = _settings(user_id)
+    if settings is None and quiet_from is None and reminders is None:
+        return quiet_hours(user_id)  # the defaults already: nothing to store
+    settings = settings or NotificationSettings(user_id=user_id)
     settings.quiet_from, settings.quiet_until = quiet_from, quiet_until
     if reminders is not None:
         settings.reminder_minutes = _parse_reminders(reminders)
@@ -331,7 +335,7 @@ def set_quiet_hours(user_id: int, start: str | None, end: str | None, reminders:
 def reminder_minutes(settings: NotificationSettings | None) -> tuple[int, ...]:
     if settings is None or not settings.reminder_minutes:
         return DEFAULT_REMINDER_MINUTES
-    return tuple(int(p) for p in settings.reminder_minutes.split(",") if p.isdigit())
+    return tuple(n for n in (numbers.read_whole(p) for p in settings.reminder_minutes.split(",")) if n is not None)
 
 
 def _zone(user: User) -> ZoneInfo:

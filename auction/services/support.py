@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from auction import numbers
 from auction.extensions import db
 from auction.models import Payment, SupportMessage, SupportTicket, User, utcnow
 from auction.services import audit, outbox, staff
@@ -30,7 +31,8 @@ TICKET_TAG = re.compile(r"Ticket #(\d{1,18})\b")
 def chat_id_from(setting: str | int | None) -> int | None:
     """The SUPPORT_CHAT_ID setting as a chat id (groups are negative), or None when unset or not a number."""
     value = str(setting or "").strip()
-    return int(value) if value.lstrip("-").isdigit() and len(value) <= 20 else None
+    magnitude = numbers.read_whole(value.removeprefix("-"), max_digits=19)
+    return None if magnitude is None else (-magnitude if value.startswith("-") else magnitude)
 
 
 class SubjectMissing(ServiceError):

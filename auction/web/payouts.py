@@ -6,17 +6,12 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from auction import stars as stars_module
 from auction.services import payouts
 from auction.services.errors import ServiceError
 from auction.web.formatting import stars
 
 bp = Blueprint("payouts", __name__)
-
-
-def whole_stars(value: str | None) -> int | None:
-    """A typed whole number of Stars ("1200", "1 200", "1,200"), or None when it is not one."""
-    digits = (value or "").strip().replace(",", "").replace(" ", "").replace("\u00a0", "").replace("'", "")
-    return int(digits) if digits.isdigit() and len(digits) <= 12 else None
 
 
 @bp.app_template_global("my_payouts")
@@ -34,20 +29,15 @@ def payout_minimum() -> int:
 @login_required
 def request_payout():
     """Ask for a payout of part of the available Stars; they move to "payouts pending" at once."""
-    amount = whole_stars(request.form.get("amount"))
-    if amount is None:
-        flash(_("Enter a whole number of Stars."), "error")
+    try:
+        amount = stars_module.parse(request.form.get("amount"))
+    except stars_module.InvalidStars as exc:
+        flash(str(exc), "error")
         return redirect(url_for("wallet.show", _anchor="payouts"))
     try:
         payouts.request_payout(current_user.id, amount, request.form.get("details", ""), current_app.config["PAYOUT_MIN"])
     except ServiceError as exc:
-        flash(exc.render(stars_number), "error")
+        flash(str(exc), "error")
     else:
         flash(_("Your payout request for %(amount)s is in. An administrator will carry it out.", amount=stars(amount)), "success")
     return redirect(url_for("wallet.show", _anchor="payouts"))
-
-
-def stars_number(amount: int) -> str:
-    from auction.web.formatting import grouped
-
-    return grouped(amount)

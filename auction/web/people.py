@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from auction import numbers
 from auction.services import activity, catalog, names, profiles, ratings, relisting
 from auction.services.errors import ServiceError
 from auction.web.formatting import grouped
@@ -63,7 +64,7 @@ def rate(auction_id: int):
     error = None
     if request.method == "POST":
         try:
-            score = int(form["score"]) if form["score"].strip().isdigit() else 0
+            score = numbers.read_whole(form["score"].strip(), max_digits=1) or 0
             ratings.rate(auction_id, current_user.id, score, form["comment"])
         except ServiceError as exc:
             if exc.status == 404:

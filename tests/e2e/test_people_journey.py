@@ -53,6 +53,7 @@ def test_bid_win_rate_and_see_rating_and_badge(app, make_user, browser):
 
         page.locator("a.user-chip").click()
         page.wait_for_url(f"{base_url}/users/{buyer}")
+        page.wait_for_selector("#badge-first_win")
         badge = page.locator("#badge-first_win")
         assert "badge-awarded" in badge.get_attribute("class")
         assert "First win" in badge.inner_text()

@@ -6,6 +6,7 @@ from flask import render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from auction import numbers
 from auction.models.auctions import AUCTION_STATUSES
 from auction.services import catalog, moderation
 from auction.web.admin.panel import admin_ids, back, bp, run
@@ -75,5 +76,5 @@ def _save(category_id: int | None) -> None:
     form = request.form
     position = form.get("position", "0").strip()
     run(moderation.save_category, current_user.id, category_id, form.get("slug", ""), form.get("name_en", ""),
-        form.get("name_ru", ""), int(position) if position.isdigit() and len(position) < 6 else 0, admin_ids(),
+        form.get("name_ru", ""), numbers.read_whole(position, max_digits=5) or 0, admin_ids(),
         success=_("The category is saved."))
