@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 
 from auction import create_app
 from auction.extensions import db
+from auction.services.transaction import atomic
 from auction.services.users import TelegramProfile, upsert_telegram_user
 from tests.fake_telegram import fake_telegram  # noqa: F401  (the fake Bot API, as a fixture)
 from tests.servers import live_server, run_server  # noqa: F401  (the real server, as a fixture and a helper)
@@ -156,13 +157,24 @@ def make_user(app):
             language_code=fields.pop("language_code", "en"),
         )
         with app.app_context():
-            user = upsert_telegram_user(profile)
-            for key, value in fields.items():
-                setattr(user, key, value)
-            db.session.commit()
-            return user.id
+            user_id = upsert_telegram_user(profile).id
+            if fields:
+                _set_fields(user_id, fields)
+            db.session.remove()
+            return user_id
 
     return factory
+
+
+@atomic
+def _set_fields(user_id: int, fields: dict) -> None:
+    # A write transaction of its own (BEGIN IMMEDIATE on SQLite): upgrading the registration's
+    # read to a write fails at once ("database is locked") when a running server wrote meanwhile.
+    from auction.models import User
+
+    user = db.session.get(User, user_id)
+    for key, value in fields.items():
+        setattr(user, key, value)
 
 
 def sign_in(client, user_id: int) -> None:
