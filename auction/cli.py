@@ -44,4 +44,4 @@ def register(app: Flask) -> None:
         transfers = db.session.scalar(select(func.count()).select_from(LedgerTransfer))
         accounts = db.session.scalar(select(func.count()).select_from(LedgerAccount))
         holds = db.session.scalar(select(func.count()).select_from(Hold).where(Hold.status == "active"))
-        click.echo(f"Ledger OK: {transfers} transfers, {accounts} accounts, {holds} active holds; all 5 invariants hold.")
+        click.echo(f"Ledger OK: {transfers} transfers, {accounts} accounts, {holds} active holds; all 6 invariants hold.")
