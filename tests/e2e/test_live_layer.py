@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import expect
 
 from auction.extensions import db
-from auction.models import Auction, User, utcnow
-from auction.services import ledger, lifecycle
+from auction.models import Auction, utcnow
+from auction.services import ledger, lifecycle, users
 from tests.e2e.test_live_auction import (  # noqa: F401  (fixtures)
     WATCH_SCRIPT,
     Tab,
@@ -51,9 +51,10 @@ def open_page(browser, base_url: str, name: str, user_id: int, auction_id: int, 
 
 
 def set_timezone(app, user_id: int, zone: str) -> None:
+    # Through the service: a write transaction of its own (a plain read upgraded to a write fails
+    # with "database is locked" on SQLite while the running server writes).
     with app.app_context():
-        db.session.get(User, user_id).timezone = zone
-        db.session.commit()
+        users.set_timezone(user_id, zone)
         db.session.remove()
 
 
