@@ -10,6 +10,7 @@ from sqlalchemy import select
 from auction.extensions import db
 from auction.models import Auction, Bid, Hold, utcnow
 from auction.services import ledger
+from auction.services.transaction import atomic
 
 
 def new_auction(app, seller_id: int, **fields) -> int:
@@ -47,12 +48,18 @@ def balances(app, user_id: int) -> tuple[int, int]:
 
 
 def end_now(app, auction_id: int) -> None:
-    """Move the end into the past, as the clock would."""
-    with app.app_context():
+    """Move the end into the past, as the clock would (a write transaction of its own: a running
+    server may be writing too, and a read upgraded to a write would fail on SQLite)."""
+
+    @atomic
+    def move_the_end() -> None:
         auction = db.session.get(Auction, auction_id)
         auction.ends_at = utcnow() - timedelta(seconds=1)
         auction.starts_at = min(auction.starts_at, auction.ends_at - timedelta(minutes=1))
-        db.session.commit()
+
+    with app.app_context():
+        move_the_end()
+        db.session.remove()
 
 
 def auction_row(app, auction_id: int) -> Auction:

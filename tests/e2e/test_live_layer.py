@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from auction.extensions import db
 from auction.models import Auction, utcnow
 from auction.services import ledger, lifecycle, users
+from tests.bidding_helpers import end_now
 from tests.e2e.test_live_auction import (  # noqa: F401  (fixtures)
     WATCH_SCRIPT,
     Tab,
@@ -198,9 +199,8 @@ def test_the_loser_is_told_they_did_not_win_and_their_hold_is_released(browser, 
     bid(app, auction_id, people["anna"], 40)
     bid(app, auction_id, people["boris"], 60)
     anna = open_page(browser, site, "Anna", people["anna"], auction_id)
+    end_now(app, auction_id)
     with app.app_context():
-        db.session.get(Auction, auction_id).ends_at = utcnow() - timedelta(seconds=1)
-        db.session.commit()
         lifecycle.close_auction(auction_id)
         db.session.remove()
     outcome = anna.page.locator(f"#auction-{auction_id}-controls .auction-outcome")
