@@ -111,3 +111,13 @@ class InsufficientFunds(ServiceError):
 
 class LedgerError(ServiceError):
     """An operation the ledger refuses for a reason other than money (e.g. a double refund)."""
+
+
+# --- Premium ---------------------------------------------------------------------------------
+
+
+class PremiumRequired(ServiceError):
+    """An action only Premium allows; the web and the bot add an upgrade link to the message."""
+
+    message = _l("This needs Premium.")
+    status = 403
