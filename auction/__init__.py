@@ -153,6 +153,7 @@ def register_blueprints(app: Flask) -> None:
     from auction.web.notifications import bp as notifications_bp
     from auction.web.payouts import bp as payouts_bp
     from auction.web.people import bp as people_bp
+    from auction.web.premium import bp as premium_bp
     from auction.web.search import bp as search_bp
     from auction.web.support import bp as support_bp
     from auction.web.telegram import bp as telegram_bp
@@ -173,6 +174,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(support_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(premium_bp)
     if app.config["DEV_LOGIN"]:
         app.register_blueprint(dev_bp)
         app.register_blueprint(wallet_sandbox_bp)
