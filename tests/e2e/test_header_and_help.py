@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tests.e2e.test_browser_smoke import demo_site, open_page  # noqa: F401  (the demo site fixture)
@@ -50,5 +52,22 @@ def test_signed_in_header_is_one_row_with_the_balance(browser, demo_site, width)
     page.screenshot(path=f"/tmp/admin-header-{width}.png")
     if width == 1280:
         page.locator(".nav-links").get_by_role("link", name="Наблюдение").wait_for()
+        # Nothing in the row overlaps (the Russian links once squeezed the search box under the name),
+        # and search stays one press away: the box, or its icon when the row is full.
+        boxes = page.evaluate(
+            "[...document.querySelectorAll('.nav > *, .nav-links > li, .nav-tools > *, .nav-user > *')]"
+            ".filter(e => e.offsetParent !== null && !e.matches('.nav-links, .nav-user, .nav-tools'))"
+            ".map(e => { const r = e.getBoundingClientRect(); return [e.className, r.left, r.right]; })"
+        )
+        boxes.sort(key=lambda box: box[1])
+        for (name, _left, right), (next_name, next_left, _right) in itertools.pairwise(boxes):
+            assert right <= next_left + 0.5, f"{name} overlaps {next_name}"
+        search_box = page.locator(".nav-search input")
+        if search_box.is_visible():
+            assert search_box.bounding_box()["width"] >= 140, "the search box is squeezed"
+        else:
+            assert page.locator(".nav-search-icon").is_visible()
+        page.locator(".account-menu summary").click()
+        page.locator(".account-menu").get_by_role("button", name="Выйти").wait_for()
     assert problems == []
     context.close()
