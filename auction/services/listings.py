@@ -386,9 +386,9 @@ def _update_listing(auction_id: int, seller_id: int, draft: ListingDraft) -> lis
     auction.snipe_window_seconds, auction.snipe_extension_seconds = snipe_seconds(draft)
     auction.current_price = draft.start_price
     auction.ends_at = auction.starts_at + draft.duration
+    removed = _reorder_photos(auction, seller_id, draft.photo_order) if draft.photo_order is not None else []
     if auction.ends_at <= utcnow():
         raise InvalidListing(_l("With that duration the auction would already be over."), errors={"duration": _l("With that duration the auction would already be over.")})
-    removed = _reorder_photos(auction, seller_id, draft.photo_order) if draft.photo_order is not None else []
     emit(*events.auction_opened(auction.id))
     emit(*events.listing_repriced(auction))
     return removed
