@@ -65,6 +65,7 @@
   }
 
   function markZoom(dialog, index) {
+    dialog.dataset.zoomAt = String(index);  // read on close, when the hidden strip has no width to measure
     var prev = dialog.querySelector(".zoom-prev"), next = dialog.querySelector(".zoom-next");
     if (prev) prev.disabled = index === 0;
     if (next) next.disabled = index === zoomSlides(dialog).length - 1;
@@ -101,7 +102,7 @@
     dialog.addEventListener("click", function (event) { if (event.target === dialog) dialog.close(); });
     dialog.addEventListener("close", function () {
       // Back on the page at the photo last seen, with the focus where the person left it.
-      var index = zoomIndex(dialog), slides = slidesOf(gallery);
+      var index = parseInt(dialog.dataset.zoomAt || "0", 10), slides = slidesOf(gallery);
       if (slides.length > 1 && slides[index]) show(gallery, index);
       var target = (slides[index] && slides[index].querySelector("[data-zoom]")) || opener;
       if (target) target.focus({ preventScroll: true });
