@@ -312,6 +312,10 @@ def create():
     return redirect_or_hx(url_for("auctions.show", auction_id=auction_id))
 
 
+# More photo entries than any real form lists are ignored (each costs a signature check).
+MAX_FORM_PHOTOS = 50
+
+
 @dataclass(frozen=True)
 class FormPhoto:
     """A photo the listing form lists: its key in the form, what it is, its thumbnail (static-relative)."""
@@ -332,7 +336,7 @@ def _form_photos(draft: ListingDraft, errors: FormErrors, auction) -> list[FormP
     on the form does not ask for them again; what is wrong with a photo goes to errors["photos"].
     """
     form, problems = request.form, []
-    keys = list(dict.fromkeys(form.getlist("photo")))
+    keys = list(dict.fromkeys(form.getlist("photo")))[:MAX_FORM_PHOTOS]
     files = [f.read() for f in request.files.getlist("photos") if f and f.filename]
     if auction is not None and not keys and not files:
         return _listed_photos(auction)  # a form without the photo list (an older page): the photos stay
