@@ -161,12 +161,15 @@ def test_a_scheduled_auction_is_announced_when_it_opens_by_the_job_or_by_a_first
     by_job = new_auction(app, seller, status="scheduled", starts_at=start)
     with listings_events() as events:
         assert call(app, lifecycle.open_scheduled_auctions) == [by_job]
-    assert pushed(app, events)["listings-new"].select_one("[data-auction]")["data-auction"] == str(by_job)
+    cards = pushed(app, events)
+    assert cards["listings-new"].select_one("[data-auction]")["data-auction"] == str(by_job)
+    assert "Ends in" in cards[f"auction-card-{by_job}"].select_one("time")["data-format"]  # no longer "Opens in"
 
     by_bid = new_auction(app, seller, status="scheduled", starts_at=start)
     with listings_events() as events:
         call(app, bidding.place_bid, by_bid, alice, 15)
-    assert [name for name, _ in events] == ["auction_created", "price_changed"]
+    # The opening re-renders the card, then the bid does.
+    assert [name for name, _ in events] == ["auction_created", "price_changed", "price_changed"]
     cards = pushed(app, events)
     assert cards["listings-new"].select_one("[data-auction]")["data-auction"] == str(by_bid)
     assert "1 bid" in cards[f"auction-card-{by_bid}"].get_text()

@@ -1,7 +1,7 @@
 """Every table of the product; importing this module registers them all."""
 
 from auction.models.admin import AdminAction, PayoutRequest
-from auction.models.auctions import Auction, AuctionImage, Bid, Category
+from auction.models.auctions import Auction, AuctionImage, Bid, Category, PhotoUpload
 from auction.models.messaging import (
     Notification,
     NotificationPreference,
@@ -33,6 +33,7 @@ __all__ = [
     "NotificationSettings",
     "OutboxMessage",
     "Payment",
+    "PhotoUpload",
     "Rating",
     "SavedSearch",
     "ReviewReport",

@@ -140,3 +140,23 @@ class Bid(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     bidder: Mapped[User] = relationship()
+
+
+class PhotoUpload(db.Model):
+    """A photo stored for a listing form that has not been sent successfully yet.
+
+    The form carries a signed token naming the row (services/uploads.py); a listing that is
+    stored takes the photo over (the row goes, an AuctionImage comes, in one transaction), and
+    a job removes rows and files nobody used once their tokens expired.
+    """
+
+    __tablename__ = "photo_uploads"
+    __table_args__ = (Index(None, "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    thumb_path: Mapped[str] = mapped_column(String(255))
+    large_path: Mapped[str] = mapped_column(String(255))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

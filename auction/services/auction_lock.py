@@ -39,6 +39,7 @@ def open_if_due(auction: Auction, now: datetime) -> None:
         auction.status = "live"
         emit(*events.auction_opened(auction.id))
         emit(*events.auction_created(auction.id))  # now it belongs on the home page
+        emit(*events.listing_repriced(auction))  # its card there turns from "Opens in" to "Ends in"
         for event in events.auction_viewers(auction.id, [auction.seller_id]):
             emit(*event)
         notifications.auction_opened(auction)

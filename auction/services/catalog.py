@@ -23,6 +23,24 @@ def live_auctions(limit: int = 48, category: Category | None = None) -> list[Auc
     return list(db.session.scalars(query))
 
 
+def home_auctions(limit: int = 48, category: Category | None = None) -> list[Auction]:
+    """The home page's cards (in `category` when given): auctions open for bids, ending soonest
+    first, then scheduled ones, opening soonest first, up to `limit` together."""
+    live = live_auctions(limit, category)
+    if len(live) >= limit:
+        return live
+    query = (
+        select(Auction)
+        .where(Auction.status == "scheduled")
+        .options(selectinload(Auction.images), selectinload(Auction.category))
+        .order_by(Auction.starts_at, Auction.id)
+        .limit(limit - len(live))
+    )
+    if category is not None:
+        query = query.where(Auction.category_id == category.id)
+    return live + list(db.session.scalars(query))
+
+
 def categories() -> list[Category]:
     return list(db.session.scalars(select(Category).order_by(Category.position, Category.id)))
 

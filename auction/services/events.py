@@ -63,7 +63,7 @@ def auction_opened(auction_id: int) -> Event:
 
 
 def listing_repriced(auction: Auction) -> Event:
-    """A listing's card changed price (an edit before the first bid)."""
+    """A listing's card changed: an edit before the first bid, or a scheduled auction opening."""
     return Event(LISTINGS, PRICE_CHANGED, {"auction_id": auction.id, "price": auction.current_price})
 
 

@@ -1,4 +1,4 @@
-"""Listing items for auction: creating a listing with its photos."""
+"""Listing items for auction: creating a listing with its photos, and changing it before the first bid."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from auction.extensions import db
-from auction.models import Auction, AuctionImage, Category, User, utcnow
+from auction.models import Auction, AuctionImage, Category, PhotoUpload, User, utcnow
 from auction.models.auctions import AUCTION_KINDS
 from auction.services import events, rules
 from auction.services.auction_lock import lock_auction
@@ -52,6 +53,11 @@ def term_applies(kind: str, term: str) -> bool:
     return kind in KIND_TERMS[term]
 
 
+def photo_limit(seller_id: int | None) -> int:
+    """How many photos one listing of this seller may have: the one place the forms and the rules read it."""
+    return MAX_PHOTOS
+
+
 class InvalidListing(ServiceError):
     """A listing that cannot be stored; `errors` maps each form field to what is wrong with it."""
 
@@ -60,6 +66,14 @@ class InvalidListing(ServiceError):
     def __init__(self, message=None, errors: dict | None = None, **params):
         super().__init__(message, **params)
         self.errors = errors or {}
+
+
+@dataclass(frozen=True)
+class PhotoRef:
+    """One photo of a listing form, in the seller's order: an image the auction has, or a kept upload."""
+
+    image_id: int | None = None
+    upload_id: int | None = None
 
 
 @dataclass
@@ -80,7 +94,9 @@ class ListingDraft:
     dutch_floor: int | None = None
     dutch_step: int | None = None
     dutch_interval_seconds: int | None = None
-    photos: list[bytes] = field(default_factory=list)
+    photos: list[bytes] = field(default_factory=list)  # new files, stored after the `photo_order` ones
+    # The photos in order, the first being the cover; None on an edit: they stay as they are.
+    photo_order: list[PhotoRef] | None = None
     relists: int = 0  # relist automatically up to this many times when it ends unsold
 
 
@@ -92,8 +108,12 @@ def visible_text(text: str) -> str:
     return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf", "Mn", "Me", "Zs", "Co", "Cn"))
 
 
-def listing_errors(draft: ListingDraft, photos_required: bool = True) -> dict[str, object]:
-    """Every broken rule of a draft, keyed by the form field it belongs to (empty: valid)."""
+def listing_errors(draft: ListingDraft, photos_required: bool = True, max_photos: int = MAX_PHOTOS) -> dict[str, object]:
+    """Every broken rule of a draft, keyed by the form field it belongs to (empty: valid).
+
+    The photos are counted when required, or when the draft says which to keep (`photo_order`):
+    kept and new together, from 1 to `max_photos` (photo_limit(seller)).
+    """
     errors: dict[str, object] = {}
     if "\x00" in draft.title:
         errors["title"] = _l("The title holds a character that cannot be stored.")
@@ -119,8 +139,9 @@ def listing_errors(draft: ListingDraft, photos_required: bool = True) -> dict[st
             errors["starts_at"] = _l("The auction must open within 90 days.")
     _price_errors(draft, errors)
     _snipe_errors(draft, errors)
-    if photos_required and not 1 <= len(draft.photos) <= MAX_PHOTOS:
-        errors["photos"] = _l("Add between 1 and 10 photos.")
+    photo_count = len(draft.photos) + len(draft.photo_order or ())
+    if (photos_required or draft.photo_order is not None) and not 1 <= photo_count <= max_photos:
+        errors["photos"] = _l("Add between 1 and %(max)d photos.", max=max_photos)
     _dutch_errors(draft, errors)
     if not 0 <= draft.relists <= MAX_AUTO_RELISTS:
         errors["relists"] = _l("Relist automatically from 0 to %(max)s times.", max=MAX_AUTO_RELISTS)
@@ -187,8 +208,8 @@ def snipe_seconds(draft: ListingDraft) -> tuple[int, int]:
     return (DEFAULT_SNIPE_SECONDS if window is None else window, DEFAULT_SNIPE_SECONDS if extension is None else extension)
 
 
-def _validate(draft: ListingDraft, photos_required: bool = True) -> None:
-    errors = listing_errors(draft, photos_required)
+def _validate(draft: ListingDraft, seller_id: int, photos_required: bool = True) -> None:
+    errors = listing_errors(draft, photos_required, photo_limit(seller_id))
     if errors:
         raise InvalidListing(next(iter(errors.values())), errors=errors)
 
@@ -197,7 +218,7 @@ def _check_listing(seller_id: int, draft: ListingDraft) -> None:
     seller = db.session.get(User, seller_id)
     if seller is None or seller.is_suspended:
         raise Forbidden()
-    _validate(draft)
+    _validate(draft, seller_id)
     if draft.category_id is not None and db.session.get(Category, draft.category_id) is None:
         raise InvalidListing(_l("Choose a category from the list."), errors={"category_id": _l("Choose a category from the list.")})
 
@@ -236,7 +257,9 @@ def _process_photos(photos: list[bytes]) -> list[StoredPhoto]:
 def create_listing(seller_id: int, draft: ListingDraft) -> int:
     """Validate and store a new auction with its photos; returns the auction id.
 
-    Pillow takes a while over large photos, so they are processed and written before the
+    The photos are the draft's kept uploads (`photo_order`, the seller's own: the listing takes
+    them over in its transaction) followed by its new files (`photos`). Raises InvalidListing,
+    Forbidden (a suspended seller) or PhotosBusy. Pillow takes a while over large photos, so they are processed and written before the
     write transaction (which on SQLite blocks every bid on the site), and deleted again
     if the listing is not stored after all.
     """
@@ -277,9 +300,12 @@ def _insert_listing(seller_id: int, draft: ListingDraft, stored: list[StoredPhot
         ends_at=starts_at + draft.duration,
         relists_left=draft.relists,
     )
+    taken = _take_uploads(seller_id, [ref.upload_id for ref in draft.photo_order or () if ref.upload_id is not None])
+    if any(ref.image_id is not None for ref in draft.photo_order or ()):
+        raise InvalidListing(_PHOTO_GONE, errors={"photos": _PHOTO_GONE})
     auction.images = [
         AuctionImage(position=i, thumb_path=p.thumb_path, large_path=p.large_path, width=p.width, height=p.height)
-        for i, p in enumerate(stored)
+        for i, p in enumerate([*taken, *stored])
     ]
     db.session.add(auction)
     db.session.flush()
@@ -308,19 +334,49 @@ def editable(auction: Auction) -> bool:
     return rules.editable(auction.status, auction.bid_count)
 
 
-@atomic
-def update_listing(auction_id: int, seller_id: int, draft: ListingDraft) -> None:
-    """Change a listing's terms; only its seller, and only before the first bid.
+_PHOTO_GONE = _l("A photo of this form is no longer stored. Choose it again.")
 
-    The type, start time and photos stay as listed; the end moves with the new duration.
+
+def _take_uploads(seller_id: int, upload_ids: list[int]) -> list[PhotoUpload]:
+    """The seller's kept uploads in the order given, removed from the pending ones (this transaction)."""
+    if not upload_ids:
+        return []
+    rows = {
+        row.id: row
+        for row in db.session.scalars(
+            select(PhotoUpload).where(PhotoUpload.id.in_(upload_ids), PhotoUpload.user_id == seller_id).with_for_update()
+        )
+    }
+    if len(rows) != len(set(upload_ids)) or len(upload_ids) != len(set(upload_ids)):
+        raise InvalidListing(_PHOTO_GONE, errors={"photos": _PHOTO_GONE})
+    for row in rows.values():
+        db.session.delete(row)
+    return [rows[i] for i in upload_ids]
+
+
+def update_listing(auction_id: int, seller_id: int, draft: ListingDraft) -> None:
+    """Change a listing's terms and photos; only its seller, and only before the first bid.
+
+    The type and start time stay as listed; the end moves with the new duration. When the
+    draft has a `photo_order`, the listing's photos become exactly those, in that order (the
+    first is the cover): its own images kept, kept uploads taken over. The files of the photos
+    left out are deleted once the change has committed, never before, so a failed change
+    loses no photo. Raises Forbidden, CannotEdit or InvalidListing.
     """
+    removed = _update_listing(auction_id, seller_id, draft)
+    for photo in removed:
+        delete_photo(photo)
+
+
+@atomic
+def _update_listing(auction_id: int, seller_id: int, draft: ListingDraft) -> list[StoredPhoto]:
     auction = lock_auction(auction_id)
     if auction.seller_id != seller_id:
         raise Forbidden()
     if not editable(auction):
         raise CannotEdit()
     draft.kind = auction.kind
-    _validate(draft, photos_required=False)
+    _validate(draft, seller_id, photos_required=False)
     if draft.category_id is not None and db.session.get(Category, draft.category_id) is None:
         raise InvalidListing(_l("Choose a category from the list."), errors={"category_id": _l("Choose a category from the list.")})
     draft.title = draft.title.strip()
@@ -330,7 +386,32 @@ def update_listing(auction_id: int, seller_id: int, draft: ListingDraft) -> None
     auction.snipe_window_seconds, auction.snipe_extension_seconds = snipe_seconds(draft)
     auction.current_price = draft.start_price
     auction.ends_at = auction.starts_at + draft.duration
+    removed = _reorder_photos(auction, seller_id, draft.photo_order) if draft.photo_order is not None else []
     if auction.ends_at <= utcnow():
         raise InvalidListing(_l("With that duration the auction would already be over."), errors={"duration": _l("With that duration the auction would already be over.")})
     emit(*events.auction_opened(auction.id))
     emit(*events.listing_repriced(auction))
+    return removed
+
+
+def _reorder_photos(auction: Auction, seller_id: int, order: list[PhotoRef]) -> list[StoredPhoto]:
+    """Make the auction's photos exactly `order`; returns the photos left out (their files go after commit)."""
+    own = {image.id: image for image in auction.images}
+    wanted = [ref.image_id for ref in order if ref.image_id is not None]
+    if any(image_id not in own for image_id in wanted) or len(wanted) != len(set(wanted)):
+        raise InvalidListing(_PHOTO_GONE, errors={"photos": _PHOTO_GONE})
+    taken = {row.id: row for row in _take_uploads(seller_id, [ref.upload_id for ref in order if ref.upload_id is not None])}
+    removed = [image for image_id, image in own.items() if image_id not in wanted]
+    for image in removed:
+        auction.images.remove(image)
+    # Positions are unique per auction: park the kept ones out of the way before numbering them again.
+    for number, image_id in enumerate(wanted):
+        own[image_id].position = -1 - number
+    db.session.flush()
+    for position, ref in enumerate(order):
+        if ref.image_id is not None:
+            own[ref.image_id].position = position
+        else:
+            row = taken[ref.upload_id]
+            auction.images.append(AuctionImage(position=position, thumb_path=row.thumb_path, large_path=row.large_path, width=row.width, height=row.height))
+    return [StoredPhoto(image.thumb_path, image.large_path, image.width, image.height) for image in removed]

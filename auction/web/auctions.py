@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from auction import numbers, rate_limits, stars
-from auction.services import auction_view, bidding, catalog, lifecycle, listings
+from auction.services import auction_view, bidding, catalog, lifecycle, listings, uploads
 from auction.services.errors import CannotEdit, InsufficientFunds, ServiceError
-from auction.services.listings import MAX_PHOTOS, ListingDraft
+from auction.services.listings import ListingDraft, PhotoRef
 from auction.services.photos import PhotosBusy
 from auction.web.chart import with_chart
 from auction.web.formatting import grouped, viewer_timezone
@@ -224,9 +224,6 @@ def _read_listing_form(form, files, editing: bool) -> tuple[ListingDraft | None,
         starts_at = _parse_local_time(form.get("starts_at", ""))
         if starts_at is None:
             errors["starts_at"] = _("Pick the date and time the auction opens.")
-    photos = []
-    if not editing:
-        photos = [f.read() for f in files.getlist("photos") if f and f.filename]
     draft = ListingDraft(
         title=form.get("title", ""),
         description=form.get("description", ""),
@@ -243,7 +240,6 @@ def _read_listing_form(form, files, editing: bool) -> tuple[ListingDraft | None,
         dutch_floor=_int_field(form, "dutch_floor", errors),
         dutch_step=_int_field(form, "dutch_step", errors),
         dutch_interval_seconds=None if dutch_interval is None else dutch_interval * 60,
-        photos=photos,
         relists=0 if editing else (_int_field(form, "relists", errors) or 0),
     )
     return draft, errors
@@ -266,13 +262,14 @@ def _parse_local_time(value: str) -> datetime | None:
     return moment
 
 
-def _form_page(form: dict, errors: dict, auction_id: int | None = None):
+def _form_page(form: dict, errors: dict, auction_id: int | None = None, photos: list[FormPhoto] | None = None):
     context = {
         "form": form,
+        "photos": photos or [],
         "errors": {k: str(v) for k, v in errors.items()},
         "categories": catalog.categories(),
         "auction_id": auction_id,
-        "max_photos": MAX_PHOTOS,
+        "max_photos": listings.photo_limit(current_user.id),
         "kind_terms": listings.KIND_TERMS,
         "default_snipe_minutes": listings.DEFAULT_SNIPE_SECONDS // 60,
         "max_auto_relists": listings.MAX_AUTO_RELISTS,
@@ -298,31 +295,100 @@ def new():
 @login_required
 @one_effect("listing")
 def create():
-    """Store a new listing; errors come back next to their fields."""
+    """Store a new listing; errors come back next to their fields, the photos already sent kept."""
     form = request.form.to_dict()
     draft, errors = _read_listing_form(request.form, request.files, editing=False)
-    errors.update({k: v for k, v in listings.listing_errors(draft).items() if k not in errors})
+    photos = _form_photos(draft, errors, None)
+    errors.update({k: v for k, v in listings.listing_errors(draft, max_photos=listings.photo_limit(current_user.id)).items() if k not in errors})
     if errors:
-        return _form_page(form, _photos_again(errors, draft))
+        return _form_page(form, errors, photos=photos)
     try:
         auction_id = listings.create_listing(current_user.id, draft)
     except listings.InvalidListing as exc:
-        return _form_page(form, _photos_again(exc.errors or {"form": exc}, draft))
+        return _form_page(form, exc.errors or {"form": exc}, photos=photos)
     except PhotosBusy as exc:
-        return _form_page(form, _photos_again({"form": exc}, draft))
+        return _form_page(form, {"form": exc}, photos=photos)
     flash(_("Your auction is listed."), "success")
     return redirect_or_hx(url_for("auctions.show", auction_id=auction_id))
 
 
-def _photos_again(errors: dict, draft: ListingDraft) -> dict:
-    """Say that the chosen photos are gone: no browser refills a file input in a page sent back."""
-    if draft.photos and "photos" not in errors:
-        errors = {**errors, "photos": ngettext(
-            "Your photo was not kept because of the errors above. Choose it again.",
-            "Your %(num)d photos were not kept because of the errors above. Choose them again.",
-            len(draft.photos),
-        )}
-    return errors
+# More photo entries than any real form lists are ignored (each costs a signature check).
+MAX_FORM_PHOTOS = 50
+
+
+@dataclass(frozen=True)
+class FormPhoto:
+    """A photo the listing form lists: its key in the form, what it is, its thumbnail (static-relative)."""
+
+    key: str  # "image-<id>" (the auction's own) or "upload-<signed token>" (a kept upload)
+    ref: PhotoRef
+    thumb_path: str
+
+
+def _listed_photos(auction) -> list[FormPhoto]:
+    return [FormPhoto(f"image-{image.id}", PhotoRef(image_id=image.id), image.thumb_path) for image in auction.images]
+
+
+def _form_photos(draft: ListingDraft, errors: FormErrors, auction) -> list[FormPhoto]:
+    """Read the form's photos into `draft.photo_order` (kept ones in the chosen order, cover first, then the new files).
+
+    New files that pass their checks are stored at once as kept uploads, so an error anywhere
+    on the form does not ask for them again; what is wrong with a photo goes to errors["photos"].
+    """
+    form, problems = request.form, []
+    keys = list(dict.fromkeys(form.getlist("photo")))[:MAX_FORM_PHOTOS]
+    files = [f.read() for f in request.files.getlist("photos") if f and f.filename]
+    if auction is not None and not keys and not files:
+        return _listed_photos(auction)  # a form without the photo list (an older page): the photos stay
+    chosen = []
+    for index, key in enumerate(keys):
+        if form.get(f"remove-{key}"):
+            continue
+        position = numbers.read_id((form.get(f"position-{key}") or "").strip())
+        chosen.append((position if position is not None else index + 1, index, key))
+    chosen.sort()
+    order = [key for _position, _index, key in chosen]
+    cover = form.get("cover")
+    if cover in order:
+        order.remove(cover)
+        order.insert(0, cover)
+    photos = _resolve_photos(order, auction, problems)
+    limit = listings.photo_limit(current_user.id)
+    if len(photos) + len(files) > limit:
+        problems.append(_("A listing has at most %(max)d photos; you chose %(num)d. Choose fewer.", max=limit, num=len(photos) + len(files)))
+    elif files:
+        try:
+            staged = uploads.stage_photos(current_user.id, files, current_app.config["SECRET_KEY"], first_number=len(photos) + 1)
+        except PhotosBusy as exc:
+            problems.append(str(exc))
+        else:
+            photos += [FormPhoto(f"upload-{kept.token}", PhotoRef(upload_id=kept.upload_id), kept.thumb_path) for kept in staged.kept]
+            problems += staged.problems
+    draft.photo_order = [photo.ref for photo in photos]
+    if problems:
+        errors["photos"] = " ".join(dict.fromkeys(problems))
+    return photos
+
+
+def _resolve_photos(keys: list[str], auction, problems: list) -> list[FormPhoto]:
+    """The form's photo keys as photos; a key that names nothing usable adds its reason to `problems`."""
+    own = {f"image-{image.id}": image for image in auction.images} if auction is not None else {}
+    photos, upload_keys = [], {}
+    for key in keys:
+        if key.startswith("upload-"):
+            try:
+                upload_keys[key] = uploads.read_upload(key.removeprefix("upload-"), current_user.id, current_app.config["SECRET_KEY"])
+            except uploads.UploadRefused as exc:
+                problems.append(str(exc))
+    stored = uploads.kept_photos(current_user.id, list(upload_keys.values()))
+    for key in keys:
+        if key in own:
+            photos.append(FormPhoto(key, PhotoRef(image_id=own[key].id), own[key].thumb_path))
+        elif upload_keys.get(key) in stored:
+            photos.append(FormPhoto(key, PhotoRef(upload_id=upload_keys[key]), stored[upload_keys[key]].thumb_path))
+        elif key in upload_keys or not key.startswith("upload-"):  # a refused token has said why already
+            problems.append(_("A photo of this form is no longer stored. Choose it again."))
+    return photos
 
 
 def _edit_values(auction) -> dict:
@@ -361,17 +427,18 @@ def edit(auction_id: int):
         flash(str(CannotEdit()), "error")
         return redirect(url_for("auctions.show", auction_id=auction_id))
     if request.method == "GET":
-        return _form_page(_edit_values(auction), {}, auction_id)
+        return _form_page(_edit_values(auction), {}, auction_id, _listed_photos(auction))
     form = {**request.form.to_dict(), "kind": auction.kind}
     draft, errors = _read_listing_form(request.form, request.files, editing=True)
     draft.kind = auction.kind
-    errors.update({k: v for k, v in listings.listing_errors(draft, photos_required=False).items() if k not in errors})
+    photos = _form_photos(draft, errors, auction)
+    errors.update({k: v for k, v in listings.listing_errors(draft, photos_required=False, max_photos=listings.photo_limit(current_user.id)).items() if k not in errors})
     if errors:
-        return _form_page(form, errors, auction_id)
+        return _form_page(form, errors, auction_id, photos)
     try:
         listings.update_listing(auction_id, current_user.id, draft)
     except listings.InvalidListing as exc:
-        return _form_page(form, exc.errors or {"form": exc}, auction_id)
+        return _form_page(form, exc.errors or {"form": exc}, auction_id, photos)
     except ServiceError as exc:
         flash(str(exc), "error")
     else:

@@ -22,7 +22,7 @@ def index():
     category = next((c for c in categories if c.slug == slug), None)
     if slug and category is None:
         abort(404)
-    context = {"auctions": catalog.live_auctions(category=category), "categories": categories, "category": category}
+    context = {"auctions": catalog.home_auctions(category=category), "categories": categories, "category": category}
     # A history restore after a pill was pressed needs the whole page, not the grid.
     if is_htmx() and request.headers.get("HX-History-Restore-Request") != "true":
         return render_template("_partials/listing.html", **context)
