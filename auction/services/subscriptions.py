@@ -271,8 +271,7 @@ def _complete_telegram_payment(
     db.session.add(row)
     db.session.flush()
     ledger.credit_subscription(payment.id)
-    if chained is not None:
-        notify(payer.id, "subscription_renewed", url=PAGE, dedupe_key=f"subscription_renewed:{row.id}", until=_date(expires_at))
+    # No notification: the bot answers the payment itself (auction.bot.replies.premium).
     achievements.evaluate(payer.id, ("patron",))
     return Paid(payer.id, total_amount, expires_at, False, chained is not None)
 
