@@ -451,10 +451,9 @@ class FakeTelegram:
 
     def _api_createinvoicelink(self, params: dict) -> str:
         self._check_invoice(params)
-        if "subscription_period" in params:
-            # Telegram: subscriptions are Stars only and renew every 30 days, no other period.
-            if str(params["subscription_period"]) != "2592000" or params["currency"] != "XTR":
-                raise ApiError(400, "Bad Request: SUBSCRIPTION_PERIOD_INVALID")
+        # Telegram: subscriptions are Stars only and renew every 30 days, no other period.
+        if "subscription_period" in params and (str(params["subscription_period"]) != "2592000" or params["currency"] != "XTR"):
+            raise ApiError(400, "Bad Request: SUBSCRIPTION_PERIOD_INVALID")
         return f"https://t.me/${secrets.token_urlsafe(12)}"
 
     def _api_answerprecheckoutquery(self, params: dict) -> bool:
