@@ -82,7 +82,7 @@ def test_second_period_starts_where_the_first_ends(app, user_client):
 def test_not_enough_stars_says_so_and_links_to_buying(app, user_client):
     fund(app, user_client.user_id, 100)
     confirm = page(user_client.get("/premium/pay"))
-    assert "You need 150 ⭐ more Stars." in confirm.select_one("#premium-short").get_text(" ", strip=True)
+    assert "You need 150 ⭐ more." in confirm.select_one("#premium-short").get_text(" ", strip=True)
     assert confirm.select_one("#premium-short a")["href"].startswith("/wallet")
     response = user_client.post("/premium/pay", data=pay_form(user_client), follow_redirects=True)
     assert "Not enough Stars: you need 150 more (available: 100)." in flashes(response)
