@@ -199,3 +199,18 @@ def test_cancel_and_reenable_a_telegram_subscription_on_the_web(bot_app, fake_te
 def _telegram_id(app, user_id: int) -> int:
     with app.app_context():
         return db.session.get(User, user_id).telegram_id
+
+
+def test_no_telegram_subscription_while_premium_runs(bot_app, fake_telegram, make_user):
+    client = bot_app.test_client()
+    alice = make_user("Alice")
+    sign_in(client, alice)
+    fund(bot_app, alice, 250)
+    with bot_app.app_context():
+        subscriptions.pay_from_balance(alice, 250)
+    with run_bot(bot_app):
+        html = page(client.get("/premium"))
+        assert html.select_one("form[action='/premium/subscribe']") is None
+        response = client.post("/premium/subscribe", data={"csrf_token": csrf_token(client, "/premium")}, follow_redirects=True)
+    assert "You already have Premium." in flashes(response)
+    assert fake_telegram.calls("createInvoiceLink") == []

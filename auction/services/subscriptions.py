@@ -164,6 +164,15 @@ def _refusal(telegram_id: int, payload: str, total_amount: int, currency: str) -
         return SubscriptionRefused(_l("The price of Premium has changed. Please open a new invoice with /subscribe."))
     if payer.is_suspended:
         return SubscriptionRefused(_l("Your account is suspended, so it cannot pay for Premium."))
+    return _already_premium(payer.id)
+
+
+def _already_premium(user_id: int) -> SubscriptionRefused | None:
+    """A Telegram subscription starts when paid and runs 30 days, so it is offered only without Premium running."""
+    if premium.premium_until(user_id) is not None:
+        return SubscriptionRefused(
+            _l("You already have Premium. Subscribe in Telegram after it ends, or add a period from your Stars.")
+        )
     return None
 
 
@@ -176,7 +185,11 @@ def check_pre_checkout(telegram_id: int, payload: str, total_amount: int, curren
 
 @atomic
 def open_invoice(user_id: int) -> str:
-    """The payload for a new subscription invoice of `user_id`; raises Forbidden when suspended, NotFound."""
+    """The payload for a new subscription invoice of `user_id`.
+
+    Raises Forbidden (suspended, or no Telegram account), SubscriptionRefused while Premium
+    runs (a Telegram subscription's 30 days start at payment and would overlap), NotFound.
+    """
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound()
@@ -184,6 +197,9 @@ def open_invoice(user_id: int) -> str:
         raise Forbidden(_l("Your account is suspended, so it cannot pay for Premium."))
     if user.telegram_id is None:
         raise Forbidden(_l("Sign in with Telegram to subscribe in Telegram."))
+    refusal = _already_premium(user_id)
+    if refusal is not None:
+        raise refusal
     return invoice_payload(user_id)
 
 
