@@ -169,6 +169,7 @@ def test_admin_refund_ends_the_period_it_paid_for(bot_app, fake_telegram, make_u
         assert (int(refund["user_id"]), refund["telegram_payment_charge_id"]) == (alice["id"], "refund-me")
         assert until(bot_app, alice_id) is None
         assert revenue(bot_app) == 0
+        said(fake_telegram, alice, contains="Your Premium has ended")  # the outbox tells her
 
         # Telegram's own refund notice for it afterwards changes nothing more.
         mark = fake_telegram.mark()

@@ -214,3 +214,21 @@ def test_no_telegram_subscription_while_premium_runs(bot_app, fake_telegram, mak
         response = client.post("/premium/subscribe", data={"csrf_token": csrf_token(client, "/premium")}, follow_redirects=True)
     assert "You already have Premium." in flashes(response)
     assert fake_telegram.calls("createInvoiceLink") == []
+
+
+def test_admin_refunds_a_premium_charge_from_the_payments_list(bot_app, fake_telegram, make_user):
+    alice = make_user("Alice")
+    admin = make_user("Ada", is_admin=True)
+    telegram_period(bot_app, alice, "premium-charge-1")
+    client = bot_app.test_client()
+    sign_in(client, admin)
+    with run_bot(bot_app):
+        row = page(client.get("/admin/payments?q=premium-charge-1")).select_one("tr[id^=payment-]")
+        assert "250 ⭐" in row.get_text()
+        response = client.post(row.select_one("form")["action"], data={"csrf_token": csrf_token(client, "/admin/payments")},
+                               follow_redirects=True)
+        assert "refunded" in page(response).select_one(".flash-success").get_text()
+    assert fake_telegram.calls("refundStarPayment")[-1]["telegram_payment_charge_id"] == "premium-charge-1"
+    with bot_app.app_context():
+        assert not premium.is_premium(alice)
+        assert db.session.scalar(select(Subscription.status)) == "expired"

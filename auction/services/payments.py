@@ -435,7 +435,7 @@ def handle_refunded_payment(telegram_id: int, charge_id: str) -> str:
     if payment.status == "refunded":
         return "already"
     if subscriptions.charge_of(payment.id) is not None:
-        return "premium_ended" if subscriptions.record_refund(payment.id) else "already"
+        return "premium_ended" if subscriptions.record_refund(payment.id, tell=False) else "already"
     # The bot answers the refund message itself, so no outbox message here.
     return _mark_refunded(payment)
 

@@ -385,11 +385,12 @@ def charge_of(payment_id: int) -> Subscription | None:
 
 
 @atomic
-def record_refund(payment_id: int) -> bool:
+def record_refund(payment_id: int, tell: bool = True) -> bool:
     """Telegram refunded a Premium charge: the period it paid for ends now and revenue gives the Stars back.
 
-    Idempotent: returns False when the payment was already marked refunded. Raises NotFound
-    when the payment paid for no Premium period.
+    `tell`: send the "Premium ended" notification (off when the bot answers Telegram's refund
+    notice itself). Idempotent: returns False when the payment was already marked refunded.
+    Raises NotFound when the payment paid for no Premium period.
     """
     payment = ledger.locked_payment(payment_id)
     row = charge_of(payment_id)
@@ -404,6 +405,8 @@ def record_refund(payment_id: int) -> bool:
     row.status = "expired"
     row.canceled_at = row.canceled_at or now
     row.expires_at = max(min(row.expires_at, now), row.starts_at)
+    if tell and premium.premium_until(row.user_id, now) is None:
+        notify(row.user_id, "subscription_ended", url=PAGE, dedupe_key=f"subscription_ended:{row.id}")
     return True
 
 
