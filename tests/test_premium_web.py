@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from auction.extensions import db
 from auction.models import Subscription, User
-from auction.services import ledger, premium, subscriptions
+from auction.services import analytics, ledger, premium, subscriptions
 from tests.conftest import csrf_token, page, sign_in
 from tests.fake_telegram import bot_config, run_bot
 
@@ -63,6 +63,7 @@ def test_pay_from_balance_with_confirm_step(app, user_client):
     state = page(response).select_one("#premium-state").get_text(" ", strip=True)
     assert "You have Premium until" in state and "Renewal is off" in state
     assert available(app, user_client.user_id) == 50
+    assert "Premium, paid from your wallet" in page(user_client.get("/wallet")).get_text()
 
     # The same form sent twice (a double click) pays once.
     user_client.post("/premium/pay", data=data, follow_redirects=True)
@@ -232,3 +233,5 @@ def test_admin_refunds_a_premium_charge_from_the_payments_list(bot_app, fake_tel
     with bot_app.app_context():
         assert not premium.is_premium(alice)
         assert db.session.scalar(select(Subscription.status)) == "expired"
+        today = datetime.now(UTC).date()
+        assert analytics.report(today - timedelta(days=1), today).other_revenue == 0  # the refund took it back
