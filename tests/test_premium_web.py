@@ -191,6 +191,11 @@ def test_cancel_and_reenable_a_telegram_subscription_on_the_web(bot_app, fake_te
         assert "Renewal is off: Premium ends on that date" in html.select_one("#premium-renewal").get_text(" ", strip=True)
         html = page(client.post("/premium/renewal", data=renewal_form(client, "on"), follow_redirects=True))
         assert "Renewal is on: Telegram charges" in html.select_one("#premium-renewal").get_text(" ", strip=True)
+    # While Telegram renews it, the wallet cannot pay the same time again.
+    fund(bot_app, alice, 250)
+    response = client.post("/premium/pay", data=pay_form(client), follow_redirects=True)
+    assert "Telegram renews your Premium subscription." in flashes(response)
+    assert available(bot_app, alice) == 250
     edits = fake_telegram.calls("editUserStarSubscription")
     assert [(e["telegram_payment_charge_id"], str(e["is_canceled"]).lower()) for e in edits] == [
         ("web-charge", "true"), ("web-charge", "false")

@@ -255,9 +255,11 @@ def _complete_telegram_payment(
     if _payload_user(payload) != payer.id:
         log.warning("subscription payment %s: payload names another person; the payer %s gets the period", charge_id, payer.id)
     now = utcnow()
+    # The subscription this renewal belongs to: the person's last Telegram period, even one
+    # the expiry job already closed (a renewal may arrive late).
     previous = db.session.scalar(
         select(Subscription)
-        .where(Subscription.user_id == payer.id, Subscription.source == "telegram", Subscription.status != "expired")
+        .where(Subscription.user_id == payer.id, Subscription.source == "telegram")
         .order_by(Subscription.expires_at.desc(), Subscription.id.desc())
         .limit(1)
     )
@@ -305,7 +307,8 @@ def pay_from_balance(user_id: int, expected_price: int | None = None, renew: boo
     """Pay one Premium period (PREMIUM_PRICE Stars) from available Stars; it starts at the later of now and the current end.
 
     `expected_price` is the price the person confirmed: a changed price raises
-    SubscriptionRefused instead of charging another amount. `renew` turns on paying the next
+    SubscriptionRefused instead of charging another amount, as does a Telegram subscription
+    that still renews (it would pay the same time twice). `renew` turns on paying the next
     period from the wallet too. Raises InsufficientFunds when available Stars do not cover it,
     Forbidden for a suspended account.
     """
@@ -319,6 +322,10 @@ def pay_from_balance(user_id: int, expected_price: int | None = None, renew: boo
         raise SubscriptionRefused(_l("The price of Premium has changed to %(price)s Stars. Check it and confirm again."), price=amount)
     now = utcnow()
     running = _running(user_id, now)
+    if running and running[0].source == "telegram" and running[0].status == "active":
+        raise SubscriptionRefused(
+            _l("Telegram renews your Premium subscription. To pay from your Stars instead, cancel its renewal first.")
+        )
     starts_at = max(now, running[0].expires_at) if running else now
     ledger.pay_subscription(user_id, amount)
     row = Subscription(
