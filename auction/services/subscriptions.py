@@ -360,8 +360,9 @@ def set_renewal(user_id: int, renew: bool, edit_subscription: EditSubscription) 
     """
     last = _last_running(user_id)
     if last.source == "telegram" and (last.status == "active") != renew:
-        user = db.session.get(User, user_id)
-        edit_subscription(user.telegram_id, last.subscription_charge_id, not renew)
+        telegram_id, charge_id = db.session.get(User, user_id).telegram_id, last.subscription_charge_id
+        db.session.rollback()  # no transaction stays open while Telegram answers
+        edit_subscription(telegram_id, charge_id, not renew)
     _apply_renewal(user_id, renew)
     return state(user_id)
 
@@ -493,6 +494,7 @@ def _renewal_failed(period_id: int, now: datetime) -> None:
 
 @atomic
 def _end_periods(now: datetime) -> int:
+    """Mark ended periods expired (a renewing Telegram one after TELEGRAM_GRACE); say "ended" once when Premium is over."""
     ended = db.session.scalars(
         select(Subscription)
         .where(Subscription.status.in_(RUNNING), Subscription.expires_at <= now)
