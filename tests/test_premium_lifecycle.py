@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
 from auction.extensions import db
-from auction.models import Notification, OutboxMessage, Subscription, utcnow
+from auction.models import LedgerAccount, Notification, OutboxMessage, Subscription, utcnow
 from auction.services import achievements, analytics, ledger, premium, subscriptions
 from auction.services.notifications import text_of
 
@@ -115,3 +116,48 @@ def test_subscription_revenue_counts_as_platform_revenue(app, make_user):
         today = utcnow().date()
         report = analytics.report(today - timedelta(days=1), today)
     assert report.other_revenue == 250 and report.revenue == 250
+
+
+def _at_once(app, work, count: int = 2) -> list:
+    """Run `work()` in `count` threads at the same moment, each in its own app context; returns the results."""
+    barrier, results = threading.Barrier(count), []
+
+    def run():
+        with app.app_context():
+            barrier.wait()
+            results.append(work())
+            db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def test_one_renewal_delivered_twice_at_once_is_stored_once(app, make_user):
+    alice = make_user("Alice", telegram_id=4242)
+    expires = datetime.now(UTC) + timedelta(days=30)
+
+    def deliver():
+        return subscriptions.complete_telegram_payment(
+            4242, subscriptions.invoice_payload(alice), 250, "XTR", "twin-renewal",
+            subscription_expiration_date=expires, is_recurring=True, is_first_recurring=True,
+        ).already
+
+    assert sorted(_at_once(app, deliver)) == [False, True]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Subscription)) == 1
+        assert db.session.scalar(select(LedgerAccount.balance).where(LedgerAccount.kind == "platform_revenue")) == 250
+
+
+def test_two_processes_running_the_job_renew_once(app, make_user):
+    alice = make_user("Alice")
+    pay(app, alice, 1000, renew=True)
+    later = utcnow() + timedelta(days=29, hours=20)
+    _at_once(app, lambda: subscriptions.run_expiry(later))
+    with app.app_context():
+        assert ledger.balances(alice).available == 500
+        assert db.session.scalar(select(func.count()).select_from(Subscription)) == 2
+    assert len(notifications(app, alice, "subscription_renewed")) == 1
