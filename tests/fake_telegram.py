@@ -111,6 +111,7 @@ class FakeTelegram:
         self.webhook: dict = {"url": "", "secret_token": None}
         self._webhook_override: str | None = None
         self.commands: dict[str, list[dict]] = {}
+        self._charges: dict[str, int] = {}  # telegram_payment_charge_id -> the payer's user id
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.fake = self  # type: ignore[attr-defined]
@@ -208,6 +209,9 @@ class FakeTelegram:
 
     def inject_successful_payment(self, user: dict | int, payload: str, total_amount: int, charge_id: str,
                                   currency: str = "XTR", **fields) -> dict:
+        """A successful payment from `user`; `fields` add e.g. is_recurring, is_first_recurring,
+        subscription_expiration_date (Unix seconds) for a subscription's payments."""
+        self._charges[charge_id] = self._user(user)["id"]
         payment = {
             "currency": currency,
             "total_amount": total_amount,
@@ -447,6 +451,9 @@ class FakeTelegram:
 
     def _api_createinvoicelink(self, params: dict) -> str:
         self._check_invoice(params)
+        # Telegram: subscriptions are Stars only and renew every 30 days, no other period.
+        if "subscription_period" in params and (str(params["subscription_period"]) != "2592000" or params["currency"] != "XTR"):
+            raise ApiError(400, "Bad Request: SUBSCRIPTION_PERIOD_INVALID")
         return f"https://t.me/${secrets.token_urlsafe(12)}"
 
     def _api_answerprecheckoutquery(self, params: dict) -> bool:
@@ -460,6 +467,15 @@ class FakeTelegram:
         return True
 
     def _api_edituserstarsubscription(self, params: dict) -> bool:
+        # Like Telegram: every parameter is required, and the charge must be this user's payment.
+        try:
+            user_id = int(params["user_id"])
+        except (KeyError, TypeError, ValueError):
+            raise ApiError(400, "Bad Request: USER_ID_INVALID") from None
+        if str(params.get("is_canceled")).lower() not in ("true", "false"):
+            raise ApiError(400, "Bad Request: is_canceled is required")
+        if self._charges.get(params.get("telegram_payment_charge_id") or "") != user_id:
+            raise ApiError(400, "Bad Request: CHARGE_ID_INVALID")
         return True
 
     def _api_getstartransactions(self, params: dict) -> dict:

@@ -28,6 +28,7 @@ def test_the_plans_come_from_config_in_both_languages(app, client):
     assert cells["Platform fee on a sale"] == ["6%", "1%"]
     assert "300" in soup.select_one(".lead").get_text()
     assert soup.select_one("#premium-state") is None  # a guest has no period
+    assert soup.select_one("a[href^='/login']")  # and is asked to sign in
 
     russian = page(client.get("/premium", headers={"Accept-Language": "ru"}))
     assert "Фото в одном лоте" in _cells(russian)
@@ -36,7 +37,7 @@ def test_the_plans_come_from_config_in_both_languages(app, client):
 def test_a_person_sees_their_own_period_and_only_while_it_runs(app, client, make_user):
     alice = make_user("Alice")
     sign_in(client, alice)
-    assert page(client.get("/premium")).select_one("#premium-state") is None
+    assert "You do not have Premium." in page(client.get("/premium")).select_one("#premium-state").get_text()
 
     _premium(app, alice)
     assert "You have Premium until" in page(client.get("/premium")).select_one("#premium-state").get_text()

@@ -5,8 +5,8 @@ calls `await bot_runtime(app).start()` on uvicorn's running loop and `await ....
 shutdown. If Telegram cannot be reached at start the site still starts; the bot keeps
 trying in the background.
 
-What the web may call, from any thread: `running`, `create_invoice_link(amount, payload)`
-and `submit_update(data)`. The web never imports handler modules; this module loads them
+What the web may call, from any thread: `running`, `create_invoice_link(amount, payload)`,
+`create_subscription_link(amount, payload)`, `edit_star_subscription(...)` and `submit_update(data)`. The web never imports handler modules; this module loads them
 only when the bot starts.
 """
 
@@ -22,8 +22,9 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
 from auction.bot.dispatcher import OutboxDispatcher
-from auction.bot.replies.payments import invoice_texts
+from auction.bot.replies.payments import invoice_texts, subscription_invoice_texts
 from auction.services.payments import RefundDeclined
+from auction.services.subscriptions import TELEGRAM_PERIOD_SECONDS, RenewalNotChanged
 
 log = logging.getLogger("auction.bot")
 
@@ -55,6 +56,22 @@ async def _invoice_link(bot: Bot, amount: int, payload: str, texts: dict) -> str
         prices=[LabeledPrice(texts["label"], amount)],
         provider_token="",  # Telegram Stars need no payment provider
     )
+
+
+async def _subscription_link(bot: Bot, amount: int, payload: str, texts: dict) -> str:
+    return await bot.create_invoice_link(
+        title=texts["title"],
+        description=texts["description"],
+        payload=payload,
+        currency=CURRENCY,
+        prices=[LabeledPrice(texts["label"], amount)],
+        provider_token="",
+        subscription_period=TELEGRAM_PERIOD_SECONDS,
+    )
+
+
+async def _edit_star_subscription(bot: Bot, telegram_user_id: int, charge_id: str, is_canceled: bool) -> None:
+    await bot.edit_user_star_subscription(telegram_user_id, charge_id, is_canceled)
 
 
 async def _refund_star_payment(bot: Bot, telegram_user_id: int, charge_id: str) -> None:
@@ -184,6 +201,27 @@ class BotRuntime:
         telegram.error.TelegramError when Telegram refuses, TimeoutError after `timeout` seconds.
         """
         return self.call(_invoice_link, amount, payload, invoice_texts(amount), timeout=timeout)
+
+    def create_subscription_link(self, amount: int, payload: str, timeout: float = 10.0) -> str:
+        """A Telegram Stars subscription invoice link: `amount` Stars every 30 days (createInvoiceLink, subscription_period).
+
+        Call from a worker thread. Raises BotUnavailable, telegram.error.TelegramError or TimeoutError
+        like `create_invoice_link`.
+        """
+        return self.call(_subscription_link, amount, payload, subscription_invoice_texts(), timeout=timeout)
+
+    def edit_star_subscription(self, telegram_user_id: int, charge_id: str, is_canceled: bool, timeout: float = 10.0) -> None:
+        """Bot API `editUserStarSubscription`: stop (`is_canceled`) or allow again a subscription's renewal.
+
+        The `edit_subscription` of `subscriptions.set_renewal`. Raises RenewalNotChanged when
+        Telegram refuses, BotUnavailable when the bot is not running; a lost answer propagates.
+        """
+        try:
+            self.call(_edit_star_subscription, telegram_user_id, charge_id, is_canceled, timeout=timeout)
+        except TelegramError as error:
+            if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+                raise
+            raise RenewalNotChanged(error=error.message) from error
 
     def refund_star_payment(self, telegram_user_id: int, charge_id: str, timeout: float = REFUND_WAIT_SECONDS) -> None:
         """Bot API `refundStarPayment`, from a worker thread: the `send_refund` of `payments.refund_payment`.

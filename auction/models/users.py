@@ -12,6 +12,7 @@ from auction.extensions import db
 from auction.models.types import UTCDateTime, one_of, utcnow
 
 SUBSCRIPTION_STATUSES = ("active", "canceled", "expired")
+SUBSCRIPTION_SOURCES = ("telegram", "balance")  # a Telegram Stars subscription, or Stars from the wallet
 
 
 class User(UserMixin, db.Model):
@@ -52,12 +53,20 @@ class User(UserMixin, db.Model):
 
 
 class Subscription(db.Model):
-    """A premium subscription paid in Stars (the seed's `subscribers`)."""
+    """One paid Premium period (the seed's `subscribers`): each Telegram charge or wallet payment is a row.
+
+    `status` "active" renews at the end (Telegram charges again, or the expiry job pays from
+    the wallet), "canceled" runs out, "expired" is over (or refunded). `subscription_charge_id`
+    is the charge id of the first payment of a Telegram subscription, which names it in
+    editUserStarSubscription; `renews_id` (unique) is the wallet period this one renewed.
+    """
 
     __tablename__ = "subscriptions"
     __table_args__ = (
         one_of("status", SUBSCRIPTION_STATUSES),
+        one_of("source", SUBSCRIPTION_SOURCES),
         Index(None, "user_id", "expires_at"),
+        Index(None, "status", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,6 +78,10 @@ class Subscription(db.Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(16), default="telegram")
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), unique=True)
+    subscription_charge_id: Mapped[str | None] = mapped_column(String(128))
+    renews_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"), unique=True)
 
     user: Mapped[User] = relationship(back_populates="subscriptions")
 

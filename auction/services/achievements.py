@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from auction.extensions import db
-from auction.models import Achievement, Auction, Bid, Rating, UserAchievement
+from auction.models import Achievement, Auction, Bid, Payment, Rating, Subscription, UserAchievement
 from auction.services import outbox
 from auction.services.transaction import atomic
 
@@ -125,6 +125,16 @@ GLYPHS = {
     "sniper": "◎", "big_spender": "♦", "collector": "❖", "trusted_seller": "✔", "early_bird": "☀",
 }
 
+def _premium_days(user_id: int) -> int:
+    """Whole days of Premium the person paid for, Telegram or wallet; refunded charges do not count."""
+    rows = db.session.execute(
+        select(Subscription.starts_at, Subscription.expires_at)
+        .outerjoin(Payment, Payment.id == Subscription.payment_id)
+        .where(Subscription.user_id == user_id, or_(Payment.id.is_(None), Payment.status == "paid"))
+    ).all()
+    return int(sum(max((end - start).total_seconds(), 0) for start, end in rows) // 86_400)
+
+
 RULES: dict[str, Rule] = {
     rule.code: rule
     for rule in (
@@ -142,6 +152,7 @@ RULES: dict[str, Rule] = {
             earned=lambda u, count: count >= 10 and _seller_ratings(u)[1] >= TRUSTED_AVERAGE,
         ),
         Rule("early_bird", "🐦", 5, _l("Early bird"), _l("The first bidder on 5 auctions."), _first_bids),
+        Rule("patron", "👑", 90, _l("Patron"), _l("Paid for 3 months of Premium."), _premium_days),
     )
 }
 

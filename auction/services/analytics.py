@@ -157,6 +157,12 @@ def report(start: date, end: date, locale: str = "en") -> Report:
             moved, LedgerTransfer.credit_account_id == revenue_account, LedgerTransfer.reason != ledger.FEE
         )
     )
+    # A refunded Premium charge leaves platform revenue again.
+    other_revenue -= session.scalar(
+        select(func.coalesce(func.sum(LedgerTransfer.amount), 0)).where(
+            moved, LedgerTransfer.debit_account_id == revenue_account, LedgerTransfer.reason == ledger.SUBSCRIPTION_REFUND
+        )
+    )
 
     sold_price = case((Auction.winner_id.is_not(None), Auction.final_price), else_=0)
     top_categories = [

@@ -47,6 +47,8 @@ REFUND_CANCELED = "refund_canceled"  # telegram_stars -> available: Telegram tur
 PAYOUT = "payout"  # available -> payouts_pending: a seller asked for a payout
 PAYOUT_PAID = "payout_paid"  # payouts_pending -> payouts_paid: an admin paid it out off the platform
 PAYOUT_RETURNED = "payout_returned"  # payouts_pending -> available: an admin rejected it
+SUBSCRIPTION = "subscription"  # telegram_stars or available -> platform_revenue: a Premium period paid
+SUBSCRIPTION_REFUND = "subscription_refund"  # platform_revenue -> telegram_stars: a Premium charge given back
 
 
 @dataclass(frozen=True)
@@ -327,6 +329,59 @@ def cancel_reversal(payment_id: int) -> int:
     available = accounts[("available", payment.user_id)]
     _transfer(accounts[("telegram_stars", None)], available, payment.amount, REFUND_CANCELED, payment_id=payment_id)
     return available.balance
+
+
+# --- Premium subscriptions (services/subscriptions.py keeps the periods) ---------------------
+
+
+@atomic
+def credit_subscription(payment_id: int) -> None:
+    """A Premium charge paid through Telegram goes straight to platform revenue (the payment's Stars).
+
+    Raises LedgerError when the charge was credited already (invariant 4: once per charge id).
+    """
+    payment = locked_payment(payment_id)
+    credited = db.session.scalar(
+        select(func.count()).where(LedgerTransfer.payment_id == payment_id, LedgerTransfer.reason.in_((PURCHASE, SUBSCRIPTION)))
+    )
+    if credited:
+        raise LedgerError()
+    accounts = _lock(("telegram_stars", None), ("platform_revenue", None))
+    _transfer(accounts[("telegram_stars", None)], accounts[("platform_revenue", None)], payment.amount, SUBSCRIPTION, payment_id=payment_id)
+
+
+@atomic
+def pay_subscription(user_id: int, amount: int) -> int:
+    """Pay a Premium period of `amount` Stars from the person's available Stars; returns the new available.
+
+    Raises InsufficientFunds (with the Stars missing) when available does not cover it.
+    """
+    _check_amount(amount)
+    accounts = _lock(("available", user_id), ("platform_revenue", None))
+    _transfer(accounts[("available", user_id)], accounts[("platform_revenue", None)], amount, SUBSCRIPTION)
+    return accounts[("available", user_id)].balance
+
+
+@atomic
+def refund_subscription(payment_id: int) -> None:
+    """Telegram gave a Premium charge back: platform revenue returns it to the Telegram account.
+
+    Raises LedgerError when the charge was never credited or is already refunded.
+    """
+    payment = locked_payment(payment_id)
+    rows = dict(
+        db.session.execute(
+            select(LedgerTransfer.reason, func.count())
+            .where(LedgerTransfer.payment_id == payment_id, LedgerTransfer.reason.in_((SUBSCRIPTION, SUBSCRIPTION_REFUND)))
+            .group_by(LedgerTransfer.reason)
+        ).all()
+    )
+    if not rows.get(SUBSCRIPTION) or rows.get(SUBSCRIPTION_REFUND):
+        raise LedgerError(_l("This payment has already been refunded."))
+    accounts = _lock(("telegram_stars", None), ("platform_revenue", None))
+    _transfer(
+        accounts[("platform_revenue", None)], accounts[("telegram_stars", None)], payment.amount, SUBSCRIPTION_REFUND, payment_id=payment_id
+    )
 
 
 # --- holds ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from sqlalchemy.orm import aliased
 from auction.extensions import db
 from auction.models import Hold, LedgerAccount, LedgerTransfer, Payment, PayoutRequest
 from auction.models.money import USER_ACCOUNT_KINDS
-from auction.services.ledger import PURCHASE, REFUND, REFUND_CANCELED
+from auction.services.ledger import PURCHASE, REFUND, REFUND_CANCELED, SUBSCRIPTION, SUBSCRIPTION_REFUND
 
 
 def check_invariants() -> list[str]:
@@ -17,7 +17,8 @@ def check_invariants() -> list[str]:
     1. total debits == total credits (and every account's balances add up to zero);
     2. no user's available or held balance is below zero;
     3. each user's held balance == the sum of their active holds;
-    4. every Telegram charge id is credited at most once;
+    4. every Telegram charge id is credited at most once (a Stars purchase to the payer, a
+       Premium charge to platform revenue) and refunded at most once;
     5. every cached balance == the sum of its transfers;
     6. the payouts pending account == the pending payout requests.
     """
@@ -98,7 +99,13 @@ def check_invariants() -> list[str]:
         problems.append(f"4. charge id {charge_id} is stored in {count} payments")
     credits_per_payment = session.execute(
         select(LedgerTransfer.payment_id, func.count(), func.sum(LedgerTransfer.amount))
-        .where(LedgerTransfer.reason == PURCHASE)
+        .where(
+            or_(
+                LedgerTransfer.reason == PURCHASE,
+                # Premium paid from the wallet has no Telegram charge; one paid in Telegram has one.
+                (LedgerTransfer.reason == SUBSCRIPTION) & LedgerTransfer.payment_id.is_not(None),
+            )
+        )
         .group_by(LedgerTransfer.payment_id)
     ).all()
     for payment_id, count, amount in credits_per_payment:
@@ -113,10 +120,10 @@ def check_invariants() -> list[str]:
     refunded: dict[int | None, list[int]] = {}
     for payment_id, reason, count, amount in session.execute(
         select(LedgerTransfer.payment_id, LedgerTransfer.reason, func.count(), func.sum(LedgerTransfer.amount))
-        .where(LedgerTransfer.reason.in_((REFUND, REFUND_CANCELED)))
+        .where(LedgerTransfer.reason.in_((REFUND, REFUND_CANCELED, SUBSCRIPTION_REFUND)))
         .group_by(LedgerTransfer.payment_id, LedgerTransfer.reason)
     ).all():
-        sign = 1 if reason == REFUND else -1
+        sign = -1 if reason == REFUND_CANCELED else 1
         totals = refunded.setdefault(payment_id, [0, 0])
         totals[0] += sign * count
         totals[1] += sign * amount

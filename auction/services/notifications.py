@@ -80,6 +80,10 @@ def _open_button(row: Notification, url: str) -> list:
     return [[{"text": _l("Open the auction"), "url": url}]] if url else []
 
 
+def _premium_button(row: Notification, url: str) -> list:
+    return [[{"text": _l("Open Premium"), "url": url}]] if url else []
+
+
 def _bid_and_open(row: Notification, url: str) -> list:
     minimum = row.payload.get("min_next")
     first = [{"text": _l("Bid %(amount)s ⭐", amount=minimum), "callback_data": f"bid:{row.auction_id}:{minimum}"}] if minimum else []
@@ -167,6 +171,28 @@ for _kind in (
         "payment_refunded",
         _l("Payment refunded"),
         lambda **p: _l("Your purchase of %(amount)s Stars was refunded to your Telegram account. Available now: %(available)s ⭐.", **p),
+    ),
+    Kind(
+        "subscription_expiring",
+        _l("Premium ends soon"),
+        lambda renews=False, **p: (
+            _l("Your Premium renews on %(until)s UTC: %(price)s ⭐ will be paid from your wallet, so keep them available.", **p)
+            if renews
+            else _l("Your Premium ends on %(until)s UTC. Renew it on the Premium page to keep its limits.", **p)
+        ),
+        buttons=_premium_button,
+    ),
+    Kind(
+        "subscription_renewed",
+        _l("Premium renewed"),
+        lambda **p: _l("Your Premium was renewed until %(until)s UTC.", **p),
+        buttons=_premium_button,
+    ),
+    Kind(
+        "subscription_ended",
+        _l("Premium ended"),
+        lambda **p: _l("Your Premium has ended and the free limits apply again. You can subscribe again on the Premium page."),
+        buttons=_premium_button,
     ),
 ):
     add_kind(_kind)
@@ -437,10 +463,13 @@ def _email(user: User, row: Notification, now: datetime, digest: bool) -> None:
 
 
 @atomic
-def notify(user_id: int, kind: str, auction: Auction | None = None, dedupe_key: str | None = None, **params) -> int | None:
+def notify(
+    user_id: int, kind: str, auction: Auction | None = None, dedupe_key: str | None = None, url: str | None = None, **params
+) -> int | None:
     """Tell `user_id` about `kind` on every channel they enabled, in the caller's transaction.
 
     `params` fill the kind's text (the auction's title is added); they must be JSON values.
+    `url` is the site path the notification opens (default: the auction's page).
     Returns the notification row's id, or None when `dedupe_key` was used before. A kind
     with a digest merges into the person's row of the same kind and auction from the last
     DIGEST_SECONDS. Raises UnknownKind for a kind not in KINDS.
@@ -472,7 +501,7 @@ def notify(user_id: int, kind: str, auction: Auction | None = None, dedupe_key: 
             kind=kind,
             auction_id=auction.id if auction is not None else None,
             payload=params,
-            url=f"/auctions/{auction.id}" if auction is not None else None,
+            url=url or (f"/auctions/{auction.id}" if auction is not None else None),
             count=1,
             shown="web" in channels,
             dedupe_key=dedupe_key,

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from auction import stars
 from auction.extensions import db
 from auction.models import Payment, StarPurchase, SupportMessage, SupportTicket, User, utcnow
-from auction.services import ledger
+from auction.services import ledger, subscriptions
 from auction.services.errors import Forbidden, NotFound, ServiceError
 from auction.services.notifications import notify
 from auction.services.transaction import atomic
@@ -307,12 +307,16 @@ class _RefundInFlight:
 def refund_payment(admin_id: int, payment_id: int, send_refund: Callable[[int, str], None]) -> RefundResult:
     """An admin gives a purchase back to the payer's Telegram account.
 
-    Allowed only while the user's available Stars still cover the whole purchase.
+    Allowed only while the user's available Stars still cover the whole purchase. A Premium
+    charge (paid to the platform, never to the wallet) is refunded whole and ends the
+    period it paid for (subscriptions.record_refund).
     `send_refund(telegram_user_id, charge_id)` calls refundStarPayment; it raises
     RefundDeclined when Telegram refused (the Stars go back to the user and
     RefundRefused says why), any other exception when the outcome is unknown (the
     result is then not `completed`). Retrying an unknown outcome asks Telegram again.
     """
+    if _is_subscription_charge(admin_id, payment_id):
+        return _refund_subscription(admin_id, payment_id, send_refund)
     in_flight = _start_refund(admin_id, payment_id)
     try:
         send_refund(in_flight.telegram_id, in_flight.charge_id)
@@ -326,6 +330,33 @@ def refund_payment(admin_id: int, payment_id: int, send_refund: Callable[[int, s
         available = ledger.balances(db.session.get(Payment, payment_id).user_id).available
         return RefundResult(payment_id, in_flight.amount, available, completed=False)
     return RefundResult(payment_id, in_flight.amount, _finish_refund(payment_id), completed=True)
+
+
+def _is_subscription_charge(admin_id: int, payment_id: int) -> bool:
+    admin = db.session.get(User, admin_id)
+    if admin is None or not admin.is_admin:
+        raise Forbidden()
+    return subscriptions.charge_of(payment_id) is not None
+
+
+def _refund_subscription(admin_id: int, payment_id: int, send_refund: Callable[[int, str], None]) -> RefundResult:
+    """The Stars went to platform revenue, so nothing is set aside: Telegram is asked, then the period ends."""
+    payment = db.session.get(Payment, payment_id)
+    if payment.status == "refunded":
+        raise RefundRefused(_l("This payment has already been refunded."))
+    telegram_id, charge_id, user_id, amount = payment.user.telegram_id, payment.telegram_payment_charge_id, payment.user_id, payment.amount
+    db.session.rollback()  # no transaction stays open while Telegram answers
+    try:
+        send_refund(telegram_id, charge_id)
+    except RefundDeclined as declined:
+        raise RefundRefused(
+            _l("Telegram refused the refund: %(error)s. Nothing was changed."), error=declined.reason
+        ) from declined
+    except Exception:
+        log.warning("refund of subscription payment %s: Telegram's answer was lost; retry it", payment_id, exc_info=True)
+        return RefundResult(payment_id, amount, ledger.balances(user_id).available, completed=False)
+    subscriptions.record_refund(payment_id)
+    return RefundResult(payment_id, amount, ledger.balances(user_id).available, completed=True)
 
 
 @atomic
@@ -391,7 +422,8 @@ def _mark_refunded(payment: Payment) -> str:
 def handle_refunded_payment(telegram_id: int, charge_id: str) -> str:
     """Telegram says it refunded a payment: take the Stars back if they are still there.
 
-    Returns "reversed" (also when an admin refund had reserved them), "flagged" (already
+    Returns "reversed" (also when an admin refund had reserved them), "premium_ended" (a
+    Premium charge: its period ended), "flagged" (already
     spent or held: an admin gets a payment ticket, no balance goes negative), "already"
     (recorded before) or "unknown".
     """
@@ -402,6 +434,8 @@ def handle_refunded_payment(telegram_id: int, charge_id: str) -> str:
     payment = ledger.locked_payment(payment.id)
     if payment.status == "refunded":
         return "already"
+    if subscriptions.charge_of(payment.id) is not None:
+        return "premium_ended" if subscriptions.record_refund(payment.id, tell=False) else "already"
     # The bot answers the refund message itself, so no outbox message here.
     return _mark_refunded(payment)
 

@@ -35,11 +35,7 @@ class Allowance:
         return self.premium or kind in FREE_KINDS
 
 
-def premium_until(user_id: int | None, at: datetime | None = None) -> datetime | None:
-    """The end (UTC) of the person's paid Premium period running at `at`, or None."""
-    if user_id is None:
-        return None
-    at = at or utcnow()
+def _period_end(user_id: int, at: datetime) -> datetime | None:
     return db.session.scalar(
         select(func.max(Subscription.expires_at)).where(
             Subscription.user_id == user_id,
@@ -48,6 +44,23 @@ def premium_until(user_id: int | None, at: datetime | None = None) -> datetime |
             Subscription.expires_at > at,
         )
     )
+
+
+def premium_until(user_id: int | None, at: datetime | None = None) -> datetime | None:
+    """The end (UTC) of the person's paid Premium running at `at`, or None.
+
+    Periods paid back to back (a wallet period bought before the current one ends starts at
+    its end) count as one stretch: the end is that of the last of them.
+    """
+    if user_id is None:
+        return None
+    end = _period_end(user_id, at or utcnow())
+    while end is not None:
+        following = _period_end(user_id, end)
+        if following is None:
+            return end
+        end = following
+    return None
 
 
 def is_premium(user_id: int | None, at: datetime | None = None) -> bool:

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from auction import numbers
-from auction.services import activity, catalog, names, profiles, ratings, relisting
+from auction.services import activity, catalog, names, profiles, ratings, relisting, subscriptions
 from auction.services.errors import ServiceError
 from auction.web.formatting import grouped
 from auction.web.htmx import is_htmx
@@ -38,7 +38,7 @@ def dashboard():
         tab = "bidding"
     board = activity.dashboard(current_user.id)
     template = "people/_dashboard_tab.html" if is_htmx() else "people/dashboard.html"
-    return render_template(template, board=board, tab=tab, tabs=TABS)
+    return render_template(template, board=board, tab=tab, tabs=TABS, premium=subscriptions.state(current_user.id))
 
 
 @bp.get("/users/<int:user_id>")

@@ -48,6 +48,8 @@ def history_label(line: statement.StatementLine) -> str:
         return _("Sold “%(title)s”", title=title)
     if line.kind == "won":
         return _("Won “%(title)s”", title=title)
+    if line.kind == ledger.SUBSCRIPTION:
+        return _("Premium, paid from your wallet")
     if line.kind == ledger.PAYOUT:
         return _("Payout requested")
     if line.kind == ledger.PAYOUT_RETURNED:

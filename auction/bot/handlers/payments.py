@@ -23,6 +23,7 @@ from telegram.ext import (
 )
 
 from auction.bot.calls import call_service, flask_app, profile_of, sender
+from auction.bot.replies import premium as premium_replies
 from auction.bot.replies.payments import (
     buy_stars_reply,
     payment_reply,
@@ -34,6 +35,7 @@ from auction.bot.replies.payments import (
     refunded_reply,
 )
 from auction.services import payments
+from auction.services.subscriptions import is_subscription_payload
 
 log = logging.getLogger("auction.bot")
 
@@ -104,10 +106,11 @@ async def pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.pre_checkout_query
     app = flask_app(context)
     try:
+        check = premium_replies.pre_checkout_refusal if is_subscription_payload(query.invoice_payload) else pre_checkout_refusal
         refusal = await asyncio.wait_for(
             call_service(
                 app,
-                pre_checkout_refusal,
+                check,
                 query.from_user.id,
                 query.from_user.language_code,
                 query.invoice_payload,
@@ -129,7 +132,7 @@ async def pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def successful_payment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Credit the Stars exactly once and tell the payer their new balance."""
+    """Credit the Stars (or the Premium period) exactly once and tell the payer."""
     message = update.effective_message
     paid = message.successful_payment
     payment = {
@@ -140,7 +143,17 @@ async def successful_payment(update: Update, context: ContextTypes.DEFAULT_TYPE)
         "provider_payment_charge_id": paid.provider_payment_charge_id,
     }
     user = update.effective_user
-    reply = await call_service(flask_app(context), payment_reply, user.id, user.language_code, payment)
+    if is_subscription_payload(paid.invoice_payload):
+        # Premium: Telegram sends one such payment per period (the first and each renewal).
+        del payment["provider_payment_charge_id"]
+        payment.update(
+            subscription_expiration_date=paid.subscription_expiration_date,
+            is_recurring=bool(paid.is_recurring),
+            is_first_recurring=bool(paid.is_first_recurring),
+        )
+        reply = await call_service(flask_app(context), premium_replies.payment_reply, user.id, user.language_code, payment)
+    else:
+        reply = await call_service(flask_app(context), payment_reply, user.id, user.language_code, payment)
     await sender(context).send(message.chat_id, reply)
 
 

@@ -38,6 +38,20 @@ def invoice_texts(amount: int) -> dict:
     }
 
 
+def subscription_invoice_texts() -> dict:
+    """Title, description and price label of the Premium subscription invoice, in the active language."""
+    days = current_app.config["PREMIUM_PERIOD_DAYS"]
+    return {
+        "title": _("Bot-Auction Premium")[:32],
+        "description": _(
+            "Premium for %(days)s days: more live auctions and photos, Dutch and sealed-bid auctions and a lower fee. "
+            "Telegram renews it every %(days)s days until you cancel.",
+            days=days,
+        )[:255],
+        "label": _("Premium, %(days)s days", days=days),
+    }
+
+
 def buy_stars_reply(profile: TelegramProfile, argument: str) -> dict:
     """The package menu, an invoice to send ({"invoice": ...}), or the reason an amount is refused.
 
@@ -111,6 +125,13 @@ def refunded_reply(telegram_id: int, language_code: str | None, charge_id: str, 
             return {
                 "text": _(
                     "Telegram refunded your purchase of %(amount)s Stars; they were taken out of your wallet.",
+                    amount=stars.format(amount),
+                )
+            }
+        if outcome == "premium_ended":
+            return {
+                "text": _(
+                    "Telegram refunded your Premium payment of %(amount)s Stars; the period it paid for has ended.",
                     amount=stars.format(amount),
                 )
             }
