@@ -7,6 +7,7 @@ from auction.models.messaging import (
     NotificationPreference,
     NotificationSettings,
     OutboxMessage,
+    PushSubscription,
     SupportMessage,
     SupportTicket,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "NotificationSettings",
     "OutboxMessage",
     "Payment",
+    "PushSubscription",
     "Rating",
     "SavedSearch",
     "ReviewReport",

@@ -8,8 +8,11 @@ person has that channel on, and a `notification_created` event on the person's o
 channel (`user:<id>`), all committed or rolled back with the change that caused them.
 
 Channels: "telegram" (the bot, through the outbox), "web" (the centre, the bell and the
-toast) and "email" (through the outbox, to a confirmed address; services/email.py). Quiet
-hours hold Telegram messages and emails until they end; the centre still records. A digest
+toast), "email" (through the outbox, to a confirmed address; services/email.py) and "push"
+(web push to every browser the person subscribed, through the outbox; services/push.py).
+A kind names its default channels; push is on by default wherever the web centre is, and
+reaches nobody until they subscribe a browser. Quiet hours hold Telegram messages, emails
+and pushes until they end; the centre still records. A digest
 merges a burst of one kind on one auction for one person (DIGEST_SECONDS): the first message
 goes out at once, the rest of the minute become one message sent when the minute ends
 ("Outbid 6 times on …, price now 340 ⭐").
@@ -40,12 +43,12 @@ from auction.models import (
     WatchlistEntry,
     utcnow,
 )
-from auction.services import outbox, rules
+from auction.services import outbox, push, rules
 from auction.services.errors import NotFound, ServiceError
 from auction.services.transaction import atomic, emit
 
-CHANNELS = ("telegram", "web", "email")
-QUIET = ("telegram", "email")  # held during quiet hours; the web centre records at once
+CHANNELS = ("telegram", "web", "email", "push")
+DEFAULT_CHANNELS = ("telegram", "web", "email")  # a kind's defaults when it names none; push follows web
 DIGEST_SECONDS = 60
 DEFAULT_REMINDER_MINUTES = (60, 10)
 MAX_REMINDERS = 3
@@ -61,7 +64,7 @@ class Kind:
     key: str
     label: object  # lazy string naming the kind on the settings page
     text: Text
-    channels: tuple[str, ...] = CHANNELS  # on by default (email only once an address is confirmed)
+    channels: tuple[str, ...] = DEFAULT_CHANNELS  # on by default (email only once an address is confirmed)
     digest: Text | None = None  # merged text (gets `count`); None: never merged
     buttons: Callable[[Notification, str], list] | None = None  # (row, site url) -> Telegram button rows
     extra: dict = field(default_factory=dict)
@@ -210,9 +213,17 @@ def _settings(user_id: int) -> NotificationSettings | None:
     return db.session.get(NotificationSettings, user_id)
 
 
+def default_channels(kind: Kind) -> set[str]:
+    """The channels `kind` is on by default: those it names, and push wherever the web centre is."""
+    on = set(kind.channels)
+    if "web" in on:
+        on.add("push")
+    return on
+
+
 def enabled_channels(user_id: int, kind: str) -> set[str]:
     """The channels `user_id` gets `kind` on: the kind's defaults, overridden by their choices."""
-    on = set(KINDS[kind].channels)
+    on = default_channels(KINDS[kind])
     rows = db.session.execute(
         select(NotificationPreference.channel, NotificationPreference.enabled).where(
             NotificationPreference.user_id == user_id, NotificationPreference.kind == kind
@@ -231,7 +242,11 @@ class PreferenceRow:
 
 
 def preferences(user_id: int) -> list[PreferenceRow]:
-    """Every kind with its on/off state per channel, in the table's order (for /settings and the bot)."""
+    """Every kind with its on/off state per channel, in the table's order (for /settings and the bot).
+
+    Push shows off by default until the person subscribes a browser (it reaches nobody before).
+    """
+    subscribed = push.has_browser(user_id)
     chosen = {
         (row.kind, row.channel): row.enabled
         for row in db.session.scalars(select(NotificationPreference).where(NotificationPreference.user_id == user_id))
@@ -240,7 +255,10 @@ def preferences(user_id: int) -> list[PreferenceRow]:
         PreferenceRow(
             kind.key,
             str(kind.label),
-            {channel: chosen.get((kind.key, channel), channel in kind.channels) for channel in CHANNELS},
+            {
+                channel: chosen.get((kind.key, channel), channel in default_channels(kind) and (channel != "push" or subscribed))
+                for channel in CHANNELS
+            },
         )
         for kind in KINDS.values()
     ]
@@ -436,6 +454,30 @@ def _email(user: User, row: Notification, now: datetime, digest: bool) -> None:
         pending.payload = payload
 
 
+def _push(user: User, row: Notification, now: datetime, digest: bool) -> None:
+    browsers = push.subscription_ids(user.id)
+    if not browsers:
+        return
+    from flask_babel import force_locale
+
+    with force_locale(outbox.recipient_locale(user)):
+        message = {
+            "title": str(KINDS[row.kind].label),
+            "body": str(text_of(row)),
+            "url": _site_url(row.url or "/notifications"),
+            # One tag per kind and auction: a browser replaces the earlier one (a digest) instead of stacking.
+            "tag": f"{row.kind}-{row.auction_id}" if row.auction_id is not None else f"{row.kind}-n{row.id}",
+        }
+    held_until = quiet_until(user, now)
+    if digest:
+        window_end = row.created_at + timedelta(seconds=DIGEST_SECONDS)
+        for browser in browsers:
+            push.queue_push(user.id, browser, row.kind, message, f"push-digest:{row.id}:{browser}", max(window_end, held_until or window_end))
+    else:
+        for browser in browsers:
+            push.queue_push(user.id, browser, row.kind, message, f"push:{row.id}:{browser}", held_until)
+
+
 @atomic
 def notify(user_id: int, kind: str, auction: Auction | None = None, dedupe_key: str | None = None, **params) -> int | None:
     """Tell `user_id` about `kind` on every channel they enabled, in the caller's transaction.
@@ -485,6 +527,8 @@ def notify(user_id: int, kind: str, auction: Auction | None = None, dedupe_key: 
         _telegram(user, row, now, digest)
     if "email" in channels:
         _email(user, row, now, digest)
+    if "push" in channels:
+        _push(user, row, now, digest)
     if row.shown:
         emit(f"user:{user_id}", "notification_created", {"user_id": user_id, "notification_id": row.id})
     return row.id
