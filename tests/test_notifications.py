@@ -332,7 +332,7 @@ def test_settings_toggles_with_htmx_and_without(app, trio):
     bad = client.post("/settings/notifications", data={"kind": "nonsense", "channel": "web", "enabled": "1", "csrf_token": token})
     assert bad.status_code == 404
     with app.app_context():
-        assert notifications.enabled_channels(alice, "outbid") == {"email"}  # sent once an address is confirmed
+        assert notifications.enabled_channels(alice, "outbid") == {"email", "push"}  # email once an address is confirmed, push once a browser subscribes
 
 
 def test_quiet_hours_form_saves_and_explains_mistakes(app, trio):
