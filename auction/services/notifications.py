@@ -67,6 +67,7 @@ class Kind:
     channels: tuple[str, ...] = DEFAULT_CHANNELS  # on by default (email only once an address is confirmed)
     digest: Text | None = None  # merged text (gets `count`); None: never merged
     buttons: Callable[[Notification, str], list] | None = None  # (row, site url) -> Telegram button rows
+    delay_seconds: int = 0  # held back so the messages of its cause go first (a badge after the bid's answer)
     extra: dict = field(default_factory=dict)
 
 
@@ -81,6 +82,22 @@ def add_kind(kind: Kind) -> Kind:
 
 def _open_button(row: Notification, url: str) -> list:
     return [[{"text": _l("Open the auction"), "url": url}]] if url else []
+
+
+def _link_button(label) -> Callable[[Notification, str], list]:
+    """Buttons: one link to the notification's page, named `label`."""
+    return lambda row, url: [[{"text": label, "url": url}]] if url else []
+
+
+def _rate_buttons(row: Notification, url: str) -> list:
+    stars_row = [{"text": "★" * score, "callback_data": f"rate:{row.auction_id}:{score}"} for score in range(1, 6)]
+    return [stars_row[:3], stars_row[3:], [{"text": _l("Write a review"), "url": url}]]
+
+
+def _rate_text(**p):
+    if p.get("role") == "buyer":
+        return _l("How did buying “%(title)s” go? Rate the seller:", title=p.get("title", ""))
+    return _l("How did selling “%(title)s” go? Rate the buyer:", title=p.get("title", ""))
 
 
 def _bid_and_open(row: Notification, url: str) -> list:
@@ -171,6 +188,37 @@ for _kind in (
         _l("Payment refunded"),
         lambda **p: _l("Your purchase of %(amount)s Stars was refunded to your Telegram account. Available now: %(available)s ⭐.", **p),
     ),
+    Kind(
+        "rate_request",
+        _l("Rate a sale"),
+        _rate_text,
+        buttons=_rate_buttons,
+        delay_seconds=3600,  # the sale's own notices (won, sold) come first
+    ),
+    Kind(
+        "payout_paid",
+        _l("Payout paid"),
+        lambda **p: _l("Your payout of %(amount)s ⭐ was paid. Reference: %(reference)s", **p),
+        buttons=_link_button(_l("Open your wallet")),
+    ),
+    Kind(
+        "payout_rejected",
+        _l("Payout rejected"),
+        lambda **p: _l("Your payout of %(amount)s ⭐ was rejected and the Stars are back in your wallet. Reason: %(reason)s", **p),
+        buttons=_link_button(_l("Open your wallet")),
+    ),
+    Kind(
+        "support_answer",
+        _l("Support answered"),
+        lambda **p: _l("Support answered your request “%(subject)s”:\n\n%(answer)s", **p),
+        buttons=_link_button(_l("Open the conversation")),
+    ),
+    Kind(
+        "account_suspended",
+        _l("Account suspended"),
+        lambda **p: _l("Your account was suspended. Reason: %(reason)s", **p),
+    ),
+    Kind("account_restored", _l("Account restored"), lambda **p: _l("Your account was restored. Welcome back.")),
 ):
     add_kind(_kind)
 
@@ -412,11 +460,18 @@ def _insert(row: Notification) -> bool:
         return False
 
 
+def _held_until(user: User, row: Notification, now: datetime) -> datetime | None:
+    """When a message may go out: after the person's quiet hours and the kind's delay (None: now)."""
+    delay = KINDS[row.kind].delay_seconds
+    times = [t for t in (quiet_until(user, now), now + timedelta(seconds=delay) if delay else None) if t is not None]
+    return max(times) if times else None
+
+
 def _telegram(user: User, row: Notification, now: datetime, digest: bool) -> None:
     kind = KINDS[row.kind]
     url = _site_url(row.url) if row.url else ""
     buttons = kind.buttons(row, url) if kind.buttons else None
-    held_until = quiet_until(user, now)
+    held_until = _held_until(user, row, now)
     if digest:
         window_end = row.created_at + timedelta(seconds=DIGEST_SECONDS)
         key = f"digest:{row.id}"
@@ -441,7 +496,7 @@ def _email(user: User, row: Notification, now: datetime, digest: bool) -> None:
     if address is None:
         return
     payload = email.notification_payload(user, address, row.kind, KINDS[row.kind].label, text_of(row), row.url)
-    held_until = quiet_until(user, now)
+    held_until = _held_until(user, row, now)
     if not digest:
         email.queue_email(user.id, row.kind, payload, f"email:{row.id}", not_before=held_until)
         return
@@ -468,7 +523,7 @@ def _push(user: User, row: Notification, now: datetime, digest: bool) -> None:
             # One tag per kind and auction: a browser replaces the earlier one (a digest) instead of stacking.
             "tag": f"{row.kind}-{row.auction_id}" if row.auction_id is not None else f"{row.kind}-n{row.id}",
         }
-    held_until = quiet_until(user, now)
+    held_until = _held_until(user, row, now)
     if digest:
         window_end = row.created_at + timedelta(seconds=DIGEST_SECONDS)
         for browser in browsers:
@@ -479,10 +534,13 @@ def _push(user: User, row: Notification, now: datetime, digest: bool) -> None:
 
 
 @atomic
-def notify(user_id: int, kind: str, auction: Auction | None = None, dedupe_key: str | None = None, **params) -> int | None:
+def notify(
+    user_id: int, kind: str, auction: Auction | None = None, dedupe_key: str | None = None, path: str | None = None, **params
+) -> int | None:
     """Tell `user_id` about `kind` on every channel they enabled, in the caller's transaction.
 
     `params` fill the kind's text (the auction's title is added); they must be JSON values.
+    `path` is the site page the notification links to (default: the auction's page).
     Returns the notification row's id, or None when `dedupe_key` was used before. A kind
     with a digest merges into the person's row of the same kind and auction from the last
     DIGEST_SECONDS. Raises UnknownKind for a kind not in KINDS.
@@ -514,7 +572,7 @@ def notify(user_id: int, kind: str, auction: Auction | None = None, dedupe_key: 
             kind=kind,
             auction_id=auction.id if auction is not None else None,
             payload=params,
-            url=f"/auctions/{auction.id}" if auction is not None else None,
+            url=path or (f"/auctions/{auction.id}" if auction is not None else None),
             count=1,
             shown="web" in channels,
             dedupe_key=dedupe_key,

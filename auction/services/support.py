@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from auction import numbers
 from auction.extensions import db
 from auction.models import Payment, SupportMessage, SupportTicket, User, utcnow
-from auction.services import audit, outbox, staff
+from auction.services import audit, notifications, outbox, staff
 from auction.services.errors import NotFound, ServiceError
 from auction.services.transaction import atomic
 
@@ -127,12 +127,7 @@ def _answer(admin: User, ticket: SupportTicket, body: str, base_url: str) -> Non
     body = _body(body)
     ticket.messages.append(SupportMessage(author_id=admin.id, from_staff=True, body=body))
     ticket.status, ticket.updated_at = "answered", utcnow()
-    outbox.enqueue_telegram(
-        ticket.user_id,
-        "support_answer",
-        _l("Support answered your request “%(subject)s”:\n\n%(answer)s", subject=ticket.subject, answer=body),
-        buttons=[{"text": _l("Open the conversation"), "url": f"{base_url}/support/{ticket.id}"}],
-    )
+    notifications.notify(ticket.user_id, "support_answer", path=f"/support/{ticket.id}", subject=ticket.subject, answer=body)
     audit.record(admin.id, "support_answer", "ticket", ticket.id, None, {"status": "answered"})
 
 
