@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import json
 import logging
 from dataclasses import dataclass
@@ -93,17 +92,27 @@ def new_key_pair() -> tuple[str, str]:
     return _b64url(raw), _raw_public(key.public_key())
 
 
-def _valid_endpoint(endpoint: str) -> bool:
+def push_services(setting: str) -> tuple[str, ...]:
+    """PUSH_SERVICES as a tuple: host names (a subdomain matches too) or whole origins."""
+    return tuple(part.strip().lower().rstrip("/") for part in setting.split(",") if part.strip())
+
+
+def _valid_endpoint(endpoint: str, services: tuple[str, ...]) -> bool:
+    """An endpoint of a known push service: the server POSTs to it, so no address of the
+    person's choosing (an internal host) is accepted. `services` lists https host names (and
+    their subdomains) or whole origins (`http://127.0.0.1:8089`, a push service for tests)."""
     parts = urlsplit(endpoint)
-    if not parts.hostname or len(endpoint) > MAX_ENDPOINT or parts.username or parts.password:
+    if not parts.hostname or len(endpoint) > MAX_ENDPOINT or parts.username or parts.password or parts.scheme not in ("https", "http"):
         return False
-    if parts.scheme == "https":
-        return True
-    # A push service on this machine (development, tests) may speak plain HTTP; nothing else may.
-    try:
-        return parts.scheme == "http" and (parts.hostname == "localhost" or ipaddress.ip_address(parts.hostname).is_loopback)
-    except ValueError:
-        return False
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    host = parts.hostname.lower()
+    for service in services:
+        if "://" in service:
+            if origin == service:
+                return True
+        elif parts.scheme == "https" and (host == service or host.endswith("." + service)):
+            return True
+    return False
 
 
 def _valid_keys(p256dh: str, auth: str) -> bool:
@@ -131,13 +140,14 @@ def subscribe(user_id: int, endpoint: str, p256dh: str, auth: str, user_agent: s
 
     The same endpoint again (the page re-sent it, or another account signs in on that browser)
     updates the one row: a browser belongs to whoever subscribed it last. Raises PushOff when
-    the server has no VAPID key and InvalidSubscription for an endpoint that is not https (or
-    a loopback http push service), or keys that are not a P-256 point and a 16-byte secret.
+    the server has no VAPID key and InvalidSubscription for an endpoint that is not one of
+    PUSH_SERVICES, or keys that are not a P-256 point and a 16-byte secret.
     """
     if not enabled():
         raise PushOff()
     endpoint, p256dh, auth = (str(value or "").strip() for value in (endpoint, p256dh, auth))
-    if not _valid_endpoint(endpoint) or not _valid_keys(p256dh, auth):
+    services = push_services(current_app.config.get("PUSH_SERVICES", ""))
+    if not _valid_endpoint(endpoint, services) or not _valid_keys(p256dh, auth):
         raise InvalidSubscription()
     row = db.session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
     if row is None:
