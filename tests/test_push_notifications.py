@@ -327,6 +327,8 @@ def test_the_service_worker_and_the_keys_command(push_app, vapid):
     assert worker.status_code == 200 and worker.headers["Service-Worker-Allowed"] == "/"
     assert "javascript" in worker.headers["Content-Type"]
     assert b"showNotification" in worker.data and b"notificationclick" in worker.data
+    icon = worker.data.decode().split('icon: "')[1].split('"')[0]
+    assert push_app.test_client().get(icon).headers["Content-Type"] == "image/png"
 
     output = push_app.test_cli_runner().invoke(args=["push", "keys"]).output
     private = output.split("PUSH_NOTIFICATION_SERVICE_KEY=")[1].split()[0]

@@ -8,8 +8,7 @@ self.addEventListener("push", function (event) {
   try { data = event.data ? event.data.json() : {}; } catch (e) { data = { body: event.data ? event.data.text() : "" }; }
   var options = {
     body: data.body || "",
-    icon: "/static/img/favicon.svg",
-    badge: "/static/img/favicon.svg",
+    icon: "/static/img/icon-192.png",  // PNG: Android does not draw SVG notification icons
     data: { url: data.url || "/notifications" }
   };
   if (data.tag) { options.tag = data.tag; options.renotify = true; }
