@@ -313,6 +313,15 @@ def test_subscribe_and_unsubscribe_refuse_bad_input_with_a_message(push_app, mak
     with push_app.app_context():
         assert notifications.preferences(alice)[0].channels["push"] is False  # off again until a browser subscribes
 
+    client.post("/settings/push", json=good, headers={"X-CSRFToken": token})
+    for n in range(push.MAX_BROWSERS + 1):  # a person keeps their newest browsers, not an endless list
+        other = {**good, "endpoint": f"{service.origin}/push/browser-{n}"}
+        assert client.post("/settings/push", json=other, headers={"X-CSRFToken": token}).status_code == 200
+    with push_app.app_context():
+        endpoints = set(db.session.scalars(select(PushSubscription.endpoint)))
+        assert len(endpoints) == push.MAX_BROWSERS and good["endpoint"] not in endpoints
+        assert f"{service.origin}/push/browser-{push.MAX_BROWSERS}" in endpoints
+
     off = make_app(create_schema=False, PUSH_NOTIFICATION_SERVICE_KEY="", BASE_URL=SITE, DEV_LOGIN=False).test_client()
     sign_in(off, alice)
     refused = off.post("/settings/push", json=good, headers={"X-CSRFToken": csrf(off)})

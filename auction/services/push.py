@@ -44,6 +44,7 @@ TTL_SECONDS = 12 * 3600  # how long a push service keeps a message for an offlin
 TIMEOUT_SECONDS = 10
 MAX_ENDPOINT = 1024
 MAX_LABEL = 80
+MAX_BROWSERS = 10  # per person; a new one beyond this replaces their oldest (each notification goes to every one)
 
 
 class PushOff(ServiceError):
@@ -139,7 +140,8 @@ def subscribe(user_id: int, endpoint: str, p256dh: str, auth: str, user_agent: s
     """Store a browser's push subscription for `user_id`; returns its id.
 
     The same endpoint again (the page re-sent it, or another account signs in on that browser)
-    updates the one row: a browser belongs to whoever subscribed it last. Raises PushOff when
+    updates the one row: a browser belongs to whoever subscribed it last. A person keeps their
+    MAX_BROWSERS newest browsers. Raises PushOff when
     the server has no VAPID key and InvalidSubscription for an endpoint that is not one of
     PUSH_SERVICES, or keys that are not a P-256 point and a 16-byte secret.
     """
@@ -155,6 +157,8 @@ def subscribe(user_id: int, endpoint: str, p256dh: str, auth: str, user_agent: s
         db.session.add(row)
     row.user_id, row.p256dh, row.auth, row.label = user_id, p256dh, auth, browser_label(user_agent)
     db.session.flush()
+    kept = select(PushSubscription.id).where(PushSubscription.user_id == user_id).order_by(PushSubscription.id.desc()).limit(MAX_BROWSERS)
+    db.session.execute(delete(PushSubscription).where(PushSubscription.user_id == user_id, PushSubscription.id.not_in(kept.scalar_subquery())))
     return row.id
 
 
