@@ -45,3 +45,17 @@ def register(app: Flask) -> None:
         accounts = db.session.scalar(select(func.count()).select_from(LedgerAccount))
         holds = db.session.scalar(select(func.count()).select_from(Hold).where(Hold.status == "active"))
         click.echo(f"Ledger OK: {transfers} transfers, {accounts} accounts, {holds} active holds; all 6 invariants hold.")
+
+    @app.cli.group("push")
+    def push_group() -> None:
+        """Web push (VAPID) keys."""
+
+    @push_group.command("keys")
+    def push_keys_command() -> None:
+        """Print a new VAPID key pair: the private key for .env, the public key for information."""
+        from auction.services import push
+
+        private, public = push.new_key_pair()
+        click.echo(f"PUSH_NOTIFICATION_SERVICE_KEY={private}")
+        click.echo(f"# public key (the site hands it to browsers itself): {public}")
+        click.echo("# also set PUSH_CONTACT=mailto:you@example.com (or an https: page) for push services to reach you")

@@ -71,6 +71,9 @@ def load_config(env: Mapping[str, str] | None = None, env_file: Path = ROOT / ".
         "MAIL_FROM": get("MAIL_FROM", ""),
         "EMAIL_CONFIRM_HOURS": _int(get("EMAIL_CONFIRM_HOURS"), 48),
         "PUSH_NOTIFICATION_SERVICE_KEY": get("PUSH_NOTIFICATION_SERVICE_KEY", ""),
+        "PUSH_CONTACT": get("PUSH_CONTACT", ""),
+        # The push services of Chrome/Edge/Opera/Samsung (FCM), Firefox, Edge on Windows (WNS) and Safari.
+        "PUSH_SERVICES": get("PUSH_SERVICES") or "fcm.googleapis.com,push.services.mozilla.com,notify.windows.com,push.apple.com",
         "ADMIN_TELEGRAM_IDS": _ids(get("ADMIN_TELEGRAM_IDS")),
         "SUPPORT_CHAT_ID": get("SUPPORT_CHAT_ID", ""),
         "DEV_LOGIN": _flag(get("DEV_LOGIN")),

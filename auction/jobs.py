@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from flask import Flask
 
-from auction.services import email, lifecycle, payments, saved_searches, subscriptions, uploads, watchlist
+from auction.services import email, lifecycle, payments, push, saved_searches, subscriptions, uploads, watchlist
 
 log = logging.getLogger("auction.jobs")
 
@@ -42,6 +42,7 @@ JOBS: list[Job] = [
     # Photos kept for listing forms that were never sent again, once their tokens expired.
     Job("discard_expired_uploads", uploads.discard_expired_uploads, every_seconds=600),
     Job("premium_expiry", subscriptions.run_expiry, every_seconds=300),
+    Job("send_due_pushes", push.send_due_pushes, every_seconds=5),
 ]
 
 

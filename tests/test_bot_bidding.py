@@ -229,8 +229,9 @@ def test_other_amount_takes_the_next_number_and_refuses_words_and_low_numbers(bo
         redrawn = fake_telegram.wait_for_call("editMessageCaption", to(chen), since=mark)
         assert "your maximum is 1,000 ⭐" in redrawn["caption"]
 
-        # The question is answered: the next number is just a message again.
-        send(fake_telegram, chen, "2000")
+        # The question is answered: the next number is just a message again (the free-text answer, no bid).
+        mark = send(fake_telegram, chen, "2000")
+        assert "Do you want to buy 2,000 Stars?" in said(fake_telegram, chen, mark)["text"]
         mark = send(fake_telegram, chen, "/cancel")
         assert said(fake_telegram, chen, mark)["text"] == "There is nothing to cancel."
     assert bids_on(bot_app, auction_id) == [(chen_id, 150, 1000, "bot")]

@@ -171,3 +171,71 @@ def test_settings_buttons_turn_telegram_messages_off_and_on(bot_app, fake_telegr
     assert {"text": f"✖️ {label}", "callback_data": "pref:outbid:1"} in buttons(edited)
     with bot_app.app_context():
         assert "telegram" not in notifications.enabled_channels(user_id(bot_app, person), "outbid")
+
+
+@pytest.mark.parametrize(
+    ("language", "looking", "search_label", "no_match", "commands"),
+    [
+        ("en", "Looking for “golden dragon”?", "Search for «golden dragon»", "Open auctions matching", "I answer commands and buttons"),
+        ("ru", "Ищете «golden dragon»?", "Искать «golden dragon»", "Открытые аукционы по запросу", "Я отвечаю на команды и кнопки"),
+    ],
+)
+def test_plain_words_offer_a_search_that_runs_the_search_command(
+    bot_app, fake_telegram, make_user, language, looking, search_label, no_match, commands
+):
+    seller = make_user("Sam")
+    new_auction(bot_app, seller, title="Golden dragon figurine")
+    person = fake_telegram.user("Pat", language_code=language)
+    with run_bot(bot_app):
+        fake_telegram.inject_message(person, "golden   dragon")
+        offer = reply_to(fake_telegram, person)
+        search = next(b for b in buttons(offer) if b.get("callback_data", "").startswith("search:"))
+        mark = fake_telegram.mark()
+        fake_telegram.inject_callback_query(person, search["callback_data"])
+        found = reply_to(fake_telegram, person, since=mark)
+        mark = fake_telegram.mark()
+        fake_telegram.inject_message(person, "👍")
+        nothing_to_search = reply_to(fake_telegram, person, since=mark)
+    assert looking in offer["text"] and commands in offer["text"] and "/search" in offer["text"]
+    assert search["text"] == search_label and search["callback_data"] == "search:golden dragon"
+    assert {"mybids:1", "help:", "buy_stars:"} <= {b.get("callback_data") for b in buttons(offer)}
+    assert no_match in found["text"] and "Golden dragon figurine" in found["text"]
+    assert commands in nothing_to_search["text"]
+    assert not any(b.get("callback_data", "").startswith("search:") for b in buttons(nothing_to_search))
+
+
+def test_a_number_outside_a_question_offers_to_buy_that_many_stars(bot_app, fake_telegram):
+    person = fake_telegram.user("Pat", language_code="en")
+    with run_bot(bot_app):
+        fake_telegram.inject_message(person, "/buy_stars")
+        reply_to(fake_telegram, person)
+        mark = fake_telegram.mark()
+        fake_telegram.inject_callback_query(person, "buy_stars:other")
+        reply_to(fake_telegram, person, since=mark)
+        mark = fake_telegram.mark()
+        fake_telegram.inject_message(person, "300")
+        offer = reply_to(fake_telegram, person, since=mark)
+        mark = fake_telegram.mark()
+        fake_telegram.inject_callback_query(person, next(b for b in buttons(offer) if b["text"] == "Buy 300 ⭐")["callback_data"])
+        invoice = fake_telegram.wait_for_call("sendInvoice", lambda p: p["chat_id"] == person["id"], since=mark)
+    assert "buy 300 Stars" in offer["text"]
+    assert invoice["currency"] == "XTR" and invoice["prices"][0]["amount"] == 300
+
+
+def test_a_long_search_is_cut_to_whole_words_that_fit_a_button(bot_app, fake_telegram):
+    person = fake_telegram.user("Пётр", language_code="ru")
+    with run_bot(bot_app):
+        fake_telegram.inject_message(person, "старинный бронзовый подсвечник ручной работы")
+        offer = reply_to(fake_telegram, person)
+    data = next(b["callback_data"] for b in buttons(offer) if b.get("callback_data", "").startswith("search:"))
+    assert len(data.encode()) <= 64 and data == "search:старинный бронзовый"
+
+
+def test_a_suspended_person_writing_plain_text_is_told_so(bot_app, fake_telegram, make_user):
+    person = fake_telegram.user("Sid", language_code="ru")
+    make_user("Sid", telegram_id=person["id"], is_suspended=True, language_code="ru")
+    with run_bot(bot_app):
+        fake_telegram.inject_message(person, "golden dragon")
+        reply = reply_to(fake_telegram, person)
+    assert "заблокирован" in reply["text"]
+    assert "reply_markup" not in reply or not any(b.get("callback_data", "").startswith("search:") for b in buttons(reply))

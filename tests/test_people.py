@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from auction.extensions import db
-from auction.models import Auction, Bid, OutboxMessage, Rating, UserAchievement, utcnow
-from auction.services import achievements, bidding, lifecycle, ratings, relisting
+from auction.models import Auction, Bid, Notification, OutboxMessage, Rating, UserAchievement, utcnow
+from auction.services import achievements, bidding, lifecycle, notifications, ratings, relisting
 from tests.bidding_helpers import end_now, give_stars, new_auction
 from tests.conftest import csrf_token, page, sign_in
 
@@ -261,8 +261,11 @@ def test_first_bid_first_win_and_first_sale_are_awarded_once_with_a_notification
     _sold(app, seller, alice, 70)
     assert {"first_bid", "first_win"} <= _codes(app, alice)
     assert "first_sale" in _codes(app, seller)
-    told = [m for m in _outbox(app, "achievement") if m.user_id == alice]
-    assert sorted(m.dedupe_key for m in told) == sorted([f"achievement:first_bid:{alice}", f"achievement:first_win:{alice}"])
+    told = [m for m in _outbox(app, "achievement") if m.user_id == alice and m.channel == "telegram"]
+    assert len(told) == 2 and all("New badge" in m.payload["text"] for m in told)
+    with app.app_context():
+        keys = db.session.scalars(select(Notification.dedupe_key).where(Notification.kind == "achievement", Notification.user_id == alice))
+        assert sorted(keys) == sorted([f"achievement:first_bid:{alice}", f"achievement:first_win:{alice}"])
     soup = page(client.get(f"/users/{alice}"))
     assert "badge-awarded" in soup.select_one("#badge-first_win")["class"]
     assert "2 of 10" in soup.select_one("#badge-wins_10").text
@@ -314,6 +317,7 @@ def test_an_achievement_is_awarded_once_under_20_concurrent_threads(app, people)
         # Forget the badges the bid earned, as if they had never been evaluated.
         db.session.execute(UserAchievement.__table__.delete())
         db.session.execute(OutboxMessage.__table__.delete().where(OutboxMessage.kind == "achievement"))
+        db.session.execute(Notification.__table__.delete().where(Notification.kind == "achievement"))
         db.session.commit()
     barrier = threading.Barrier(20)
     results, errors = [], []
@@ -432,3 +436,20 @@ def test_listing_form_shows_the_fee_and_sets_automatic_relists(app, client, peop
     assert created.status_code in (302, 303)
     with app.app_context():
         assert db.session.scalar(select(Auction.relists_left).where(Auction.title == "Lamp")) == 2
+
+
+def test_badges_and_rating_requests_are_notification_kinds_that_follow_preferences(app, client, people):
+    seller, alice, _ = people
+    with app.app_context():
+        notifications.set_preference(alice, "achievement", "telegram", False)
+        db.session.remove()
+    auction_id = _sold(app, seller, alice, 60)
+    assert [m.user_id for m in _outbox(app, "achievement") if m.channel == "telegram"] == [seller]  # alice turned them off
+    sign_in(client, alice)
+    centre = page(client.get("/notifications")).text
+    assert "New badge" in centre and "First bid" in centre  # the site still tells her
+    asks = [m for m in _outbox(app, "rate_request") if m.user_id == alice]
+    assert len(asks) == 1 and "Rate the seller" in asks[0].payload["text"]
+    assert asks[0].next_attempt_at >= utcnow() + timedelta(minutes=59)  # after the sale's own messages
+    assert asks[0].payload["buttons"][2][0]["url"].endswith(f"/auctions/{auction_id}/rate")
+    assert page(client.get("/notifications")).select_one(f"a[href='/auctions/{auction_id}/rate']") is not None

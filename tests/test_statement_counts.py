@@ -28,8 +28,9 @@ HX = {"HX-Request": "true"}
 BADGE_READS_FIRST_BID, BADGE_READS = 2, 1
 # Each notification (issue 12) is written in the bid's own transaction: the person's channel
 # preferences, a digest look-up, the centre's row, their settings, the outbox row and its dedupe
-# savepoint. A bid notifies the seller ("a new bid on your auction"), and an outbid the old leader.
-NOTIFICATION = 9
+# savepoint, and the browsers they subscribed to web push. A bid notifies the seller ("a new bid on
+# your auction"), and an outbid the old leader.
+NOTIFICATION = 10
 ACCEPTED_FIRST_BID = 8 + BADGE_READS_FIRST_BID + NOTIFICATION
 # Outbidding also releases the old leader's hold and queues their notice; SQLite inserts the two
 # transfers one row at a time (PostgreSQL in one statement, so 10 there).

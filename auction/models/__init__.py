@@ -7,6 +7,7 @@ from auction.models.messaging import (
     NotificationPreference,
     NotificationSettings,
     OutboxMessage,
+    PushSubscription,
     SupportMessage,
     SupportTicket,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "PhotoUpload",
+    "PushSubscription",
     "Rating",
     "SavedSearch",
     "ReviewReport",

@@ -22,7 +22,7 @@ from auction.extensions import db
 from auction.models.types import UTCDateTime, one_of, utcnow
 from auction.models.users import User
 
-OUTBOX_CHANNELS = ("telegram", "email")
+OUTBOX_CHANNELS = ("telegram", "email", "push")
 OUTBOX_STATUSES = ("pending", "sent", "failed")
 TICKET_STATUSES = ("open", "answered", "closed")
 TICKET_KINDS = ("general", "payment")
@@ -109,6 +109,25 @@ class NotificationSettings(db.Model):
     quiet_from: Mapped[int | None] = mapped_column(Integer)
     quiet_until: Mapped[int | None] = mapped_column(Integer)
     reminder_minutes: Mapped[str] = mapped_column(String(64), default="60,10")
+
+
+class PushSubscription(db.Model):
+    """One browser's Web Push subscription (RFC 8030 endpoint, RFC 8291 keys) for a person.
+
+    `p256dh` is the browser's P-256 public key and `auth` its 16-byte secret, both base64url
+    as the Push API's `PushSubscription.toJSON()` gives them; `label` names the browser on
+    /settings (from its User-Agent).
+    """
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(1024), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(128))
+    auth: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SupportTicket(db.Model):

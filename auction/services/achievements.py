@@ -4,6 +4,10 @@ Rules run when the event that can earn them happens (a bid, an auction ending, a
 never in a periodic scan. A badge is awarded at most once per person: the unique
 constraint on (user_id, achievement_id) refuses a second row, inside a savepoint, so two
 transactions racing to award it leave one row and send one notification.
+
+The badge notification is the "achievement" kind, registered here with the table of badges it
+names (`notifications.add_kind`), so preferences, quiet hours, the web centre, email and push
+apply to it like to every other notification.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -20,11 +23,11 @@ from sqlalchemy.orm import aliased
 
 from auction.extensions import db
 from auction.models import Achievement, Auction, Bid, Payment, Rating, Subscription, UserAchievement
-from auction.services import outbox
+from auction.services import notifications
 from auction.services.transaction import atomic
 
 SNIPER_SECONDS = 60  # "won with a bid in the last minute"
-TELL_AFTER = timedelta(seconds=10)  # the answer to the bid or sale that earned a badge goes out first
+TELL_AFTER_SECONDS = 10  # the answer to the bid or sale that earned a badge goes out first
 TRUSTED_AVERAGE = 4.8
 
 
@@ -197,17 +200,28 @@ def _award(user_id: int, rule: Rule) -> bool:
     return True
 
 
-def _tell_awarded(user_id: int, rule: Rule) -> None:
-    """The achievement notification (one function, so it can move to the notification kinds table)."""
-    base_url = current_app.config.get("BASE_URL", "").rstrip("/")
-    queued = outbox.enqueue_telegram(
-        user_id,
+def _badge_text(**params):
+    rule = RULES.get(params.get("code", ""))
+    if rule is None:  # a badge retired since: its code is all there is to say
+        return params.get("code", "")
+    return _l("New badge: %(icon)s %(name)s — %(description)s", icon=rule.icon, name=rule.name, description=rule.description)
+
+
+notifications.add_kind(
+    notifications.Kind(
         "achievement",
-        _l("New badge: %(icon)s %(name)s — %(description)s", icon=rule.icon, name=rule.name, description=rule.description),
-        buttons=[{"text": _l("See your profile"), "url": f"{base_url}/users/{user_id}"}],
-        dedupe_key=f"achievement:{rule.code}:{user_id}",
+        _l("New badge"),
+        _badge_text,
+        buttons=lambda row, url: [[{"text": _l("See your profile"), "url": url}]] if url else [],
+        delay_seconds=TELL_AFTER_SECONDS,
     )
-    outbox.send_later(queued, TELL_AFTER)
+)
+
+
+def _tell_awarded(user_id: int, rule: Rule) -> None:
+    """The achievement notification, once per badge and person."""
+    notifications.notify(user_id, "achievement", dedupe_key=f"achievement:{rule.code}:{user_id}", path=f"/users/{user_id}",
+                         code=rule.code, icon=rule.icon)
 
 
 def evaluate(user_id: int, codes: tuple[str, ...] | None = None) -> list[str]:

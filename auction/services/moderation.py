@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from auction.extensions import db
 from auction.models import Auction, Category, Payment, User
-from auction.services import audit, lifecycle, outbox, staff
+from auction.services import audit, lifecycle, notifications, staff
 from auction.services.errors import NotFound, ServiceError
 from auction.services.transaction import atomic
 
@@ -76,7 +76,7 @@ def suspend_person(admin_id: int, user_id: int, reason: str, admin_ids: Collecti
     )
     for auction_id in open_ids:
         lifecycle.cancel_auction(auction_id, admin_id)
-    outbox.enqueue_telegram(user_id, "account_suspended", _l("Your account was suspended. Reason: %(reason)s", reason=reason))
+    notifications.notify(user_id, "account_suspended", reason=reason)
     audit.record(admin_id, "suspend", "user", user_id, before, {**_person(user), "reason": reason, "canceled_auctions": open_ids})
     return open_ids
 
@@ -90,7 +90,7 @@ def restore_person(admin_id: int, user_id: int, admin_ids: Collection[int] = ())
         raise NotFound()
     before = _person(user)
     user.is_suspended = False
-    outbox.enqueue_telegram(user_id, "account_restored", _l("Your account was restored. Welcome back."))
+    notifications.notify(user_id, "account_restored")
     audit.record(admin_id, "restore", "user", user_id, before, _person(user))
 
 

@@ -8,8 +8,11 @@ person has that channel on, and a `notification_created` event on the person's o
 channel (`user:<id>`), all committed or rolled back with the change that caused them.
 
 Channels: "telegram" (the bot, through the outbox), "web" (the centre, the bell and the
-toast) and "email" (through the outbox, to a confirmed address; services/email.py). Quiet
-hours hold Telegram messages and emails until they end; the centre still records. A digest
+toast), "email" (through the outbox, to a confirmed address; services/email.py) and "push"
+(web push to every browser the person subscribed, through the outbox; services/push.py).
+A kind names its default channels; push is on by default wherever the web centre is, and
+reaches nobody until they subscribe a browser. Quiet hours hold Telegram messages, emails
+and pushes until they end; the centre still records. A digest
 merges a burst of one kind on one auction for one person (DIGEST_SECONDS): the first message
 goes out at once, the rest of the minute become one message sent when the minute ends
 ("Outbid 6 times on …, price now 340 ⭐").
@@ -40,12 +43,12 @@ from auction.models import (
     WatchlistEntry,
     utcnow,
 )
-from auction.services import outbox, rules
+from auction.services import outbox, push, rules
 from auction.services.errors import NotFound, ServiceError
 from auction.services.transaction import atomic, emit
 
-CHANNELS = ("telegram", "web", "email")
-QUIET = ("telegram", "email")  # held during quiet hours; the web centre records at once
+CHANNELS = ("telegram", "web", "email", "push")
+DEFAULT_CHANNELS = ("telegram", "web", "email")  # a kind's defaults when it names none; push follows web
 DIGEST_SECONDS = 60
 DEFAULT_REMINDER_MINUTES = (60, 10)
 MAX_REMINDERS = 3
@@ -61,9 +64,10 @@ class Kind:
     key: str
     label: object  # lazy string naming the kind on the settings page
     text: Text
-    channels: tuple[str, ...] = CHANNELS  # on by default (email only once an address is confirmed)
+    channels: tuple[str, ...] = DEFAULT_CHANNELS  # on by default (email only once an address is confirmed)
     digest: Text | None = None  # merged text (gets `count`); None: never merged
     buttons: Callable[[Notification, str], list] | None = None  # (row, site url) -> Telegram button rows
+    delay_seconds: int = 0  # held back so the messages of its cause go first (a badge after the bid's answer)
     extra: dict = field(default_factory=dict)
 
 
@@ -80,8 +84,20 @@ def _open_button(row: Notification, url: str) -> list:
     return [[{"text": _l("Open the auction"), "url": url}]] if url else []
 
 
-def _premium_button(row: Notification, url: str) -> list:
-    return [[{"text": _l("Open Premium"), "url": url}]] if url else []
+def _link_button(label) -> Callable[[Notification, str], list]:
+    """Buttons: one link to the notification's page, named `label`."""
+    return lambda row, url: [[{"text": label, "url": url}]] if url else []
+
+
+def _rate_buttons(row: Notification, url: str) -> list:
+    stars_row = [{"text": "★" * score, "callback_data": f"rate:{row.auction_id}:{score}"} for score in range(1, 6)]
+    return [stars_row[:3], stars_row[3:], [{"text": _l("Write a review"), "url": url}]]
+
+
+def _rate_text(**p):
+    if p.get("role") == "buyer":
+        return _l("How did buying “%(title)s” go? Rate the seller:", title=p.get("title", ""))
+    return _l("How did selling “%(title)s” go? Rate the buyer:", title=p.get("title", ""))
 
 
 def _bid_and_open(row: Notification, url: str) -> list:
@@ -180,20 +196,51 @@ for _kind in (
             if renews
             else _l("Your Premium ends on %(until)s UTC. Renew it on the Premium page to keep its limits.", **p)
         ),
-        buttons=_premium_button,
+        buttons=_link_button(_l("Open Premium")),
     ),
     Kind(
         "subscription_renewed",
         _l("Premium renewed"),
         lambda **p: _l("Your Premium was renewed until %(until)s UTC.", **p),
-        buttons=_premium_button,
+        buttons=_link_button(_l("Open Premium")),
     ),
     Kind(
         "subscription_ended",
         _l("Premium ended"),
         lambda **p: _l("Your Premium has ended and the free limits apply again. You can subscribe again on the Premium page."),
-        buttons=_premium_button,
+        buttons=_link_button(_l("Open Premium")),
     ),
+    Kind(
+        "rate_request",
+        _l("Rate a sale"),
+        _rate_text,
+        buttons=_rate_buttons,
+        delay_seconds=3600,  # the sale's own notices (won, sold) come first
+    ),
+    Kind(
+        "payout_paid",
+        _l("Payout paid"),
+        lambda **p: _l("Your payout of %(amount)s ⭐ was paid. Reference: %(reference)s", **p),
+        buttons=_link_button(_l("Open your wallet")),
+    ),
+    Kind(
+        "payout_rejected",
+        _l("Payout rejected"),
+        lambda **p: _l("Your payout of %(amount)s ⭐ was rejected and the Stars are back in your wallet. Reason: %(reason)s", **p),
+        buttons=_link_button(_l("Open your wallet")),
+    ),
+    Kind(
+        "support_answer",
+        _l("Support answered"),
+        lambda **p: _l("Support answered your request “%(subject)s”:\n\n%(answer)s", **p),
+        buttons=_link_button(_l("Open the conversation")),
+    ),
+    Kind(
+        "account_suspended",
+        _l("Account suspended"),
+        lambda **p: _l("Your account was suspended. Reason: %(reason)s", **p),
+    ),
+    Kind("account_restored", _l("Account restored"), lambda **p: _l("Your account was restored. Welcome back.")),
 ):
     add_kind(_kind)
 
@@ -236,9 +283,17 @@ def _settings(user_id: int) -> NotificationSettings | None:
     return db.session.get(NotificationSettings, user_id)
 
 
+def default_channels(kind: Kind) -> set[str]:
+    """The channels `kind` is on by default: those it names, and push wherever the web centre is."""
+    on = set(kind.channels)
+    if "web" in on:
+        on.add("push")
+    return on
+
+
 def enabled_channels(user_id: int, kind: str) -> set[str]:
     """The channels `user_id` gets `kind` on: the kind's defaults, overridden by their choices."""
-    on = set(KINDS[kind].channels)
+    on = default_channels(KINDS[kind])
     rows = db.session.execute(
         select(NotificationPreference.channel, NotificationPreference.enabled).where(
             NotificationPreference.user_id == user_id, NotificationPreference.kind == kind
@@ -257,7 +312,11 @@ class PreferenceRow:
 
 
 def preferences(user_id: int) -> list[PreferenceRow]:
-    """Every kind with its on/off state per channel, in the table's order (for /settings and the bot)."""
+    """Every kind with its on/off state per channel, in the table's order (for /settings and the bot).
+
+    Push shows off by default until the person subscribes a browser (it reaches nobody before).
+    """
+    subscribed = push.has_browser(user_id)
     chosen = {
         (row.kind, row.channel): row.enabled
         for row in db.session.scalars(select(NotificationPreference).where(NotificationPreference.user_id == user_id))
@@ -266,7 +325,10 @@ def preferences(user_id: int) -> list[PreferenceRow]:
         PreferenceRow(
             kind.key,
             str(kind.label),
-            {channel: chosen.get((kind.key, channel), channel in kind.channels) for channel in CHANNELS},
+            {
+                channel: chosen.get((kind.key, channel), channel in default_channels(kind) and (channel != "push" or subscribed))
+                for channel in CHANNELS
+            },
         )
         for kind in KINDS.values()
     ]
@@ -420,11 +482,18 @@ def _insert(row: Notification) -> bool:
         return False
 
 
+def _held_until(user: User, row: Notification, now: datetime) -> datetime | None:
+    """When a message may go out: after the person's quiet hours and the kind's delay (None: now)."""
+    delay = KINDS[row.kind].delay_seconds
+    times = [t for t in (quiet_until(user, now), now + timedelta(seconds=delay) if delay else None) if t is not None]
+    return max(times) if times else None
+
+
 def _telegram(user: User, row: Notification, now: datetime, digest: bool) -> None:
     kind = KINDS[row.kind]
     url = _site_url(row.url) if row.url else ""
     buttons = kind.buttons(row, url) if kind.buttons else None
-    held_until = quiet_until(user, now)
+    held_until = _held_until(user, row, now)
     if digest:
         window_end = row.created_at + timedelta(seconds=DIGEST_SECONDS)
         key = f"digest:{row.id}"
@@ -449,7 +518,7 @@ def _email(user: User, row: Notification, now: datetime, digest: bool) -> None:
     if address is None:
         return
     payload = email.notification_payload(user, address, row.kind, KINDS[row.kind].label, text_of(row), row.url)
-    held_until = quiet_until(user, now)
+    held_until = _held_until(user, row, now)
     if not digest:
         email.queue_email(user.id, row.kind, payload, f"email:{row.id}", not_before=held_until)
         return
@@ -462,14 +531,38 @@ def _email(user: User, row: Notification, now: datetime, digest: bool) -> None:
         pending.payload = payload
 
 
+def _push(user: User, row: Notification, now: datetime, digest: bool) -> None:
+    browsers = push.subscription_ids(user.id)
+    if not browsers:
+        return
+    from flask_babel import force_locale
+
+    with force_locale(outbox.recipient_locale(user)):
+        message = {
+            "title": str(KINDS[row.kind].label),
+            "body": str(text_of(row)),
+            "url": _site_url(row.url or "/notifications"),
+            # One tag per kind and auction: a browser replaces the earlier one (a digest) instead of stacking.
+            "tag": f"{row.kind}-{row.auction_id}" if row.auction_id is not None else f"{row.kind}-n{row.id}",
+        }
+    held_until = _held_until(user, row, now)
+    if digest:
+        window_end = row.created_at + timedelta(seconds=DIGEST_SECONDS)
+        for browser in browsers:
+            push.queue_push(user.id, browser, row.kind, message, f"push-digest:{row.id}:{browser}", max(window_end, held_until or window_end))
+    else:
+        for browser in browsers:
+            push.queue_push(user.id, browser, row.kind, message, f"push:{row.id}:{browser}", held_until)
+
+
 @atomic
 def notify(
-    user_id: int, kind: str, auction: Auction | None = None, dedupe_key: str | None = None, url: str | None = None, **params
+    user_id: int, kind: str, auction: Auction | None = None, dedupe_key: str | None = None, path: str | None = None, **params
 ) -> int | None:
     """Tell `user_id` about `kind` on every channel they enabled, in the caller's transaction.
 
     `params` fill the kind's text (the auction's title is added); they must be JSON values.
-    `url` is the site path the notification opens (default: the auction's page).
+    `path` is the site page the notification links to (default: the auction's page).
     Returns the notification row's id, or None when `dedupe_key` was used before. A kind
     with a digest merges into the person's row of the same kind and auction from the last
     DIGEST_SECONDS. Raises UnknownKind for a kind not in KINDS.
@@ -501,7 +594,7 @@ def notify(
             kind=kind,
             auction_id=auction.id if auction is not None else None,
             payload=params,
-            url=url or (f"/auctions/{auction.id}" if auction is not None else None),
+            url=path or (f"/auctions/{auction.id}" if auction is not None else None),
             count=1,
             shown="web" in channels,
             dedupe_key=dedupe_key,
@@ -514,6 +607,8 @@ def notify(
         _telegram(user, row, now, digest)
     if "email" in channels:
         _email(user, row, now, digest)
+    if "push" in channels:
+        _push(user, row, now, digest)
     if row.shown:
         emit(f"user:{user_id}", "notification_created", {"user_id": user_id, "notification_id": row.id})
     return row.id

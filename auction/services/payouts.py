@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from auction.extensions import db
 from auction.models import PayoutRequest, User, utcnow
-from auction.services import audit, ledger, outbox, staff
+from auction.services import audit, ledger, notifications, staff
 from auction.services.errors import NotFound, ServiceError
 from auction.services.transaction import atomic
 
@@ -119,11 +119,8 @@ def approve_payout(admin_id: int, payout_id: int, reference: str, admin_ids: Col
     Raises NotFound (not an admin, no such request), PayoutAlreadyDecided, PayoutNoteMissing.
     """
     request = _decide(admin_id, payout_id, True, reference, admin_ids)
-    outbox.enqueue_telegram(
-        request.user_id,
-        "payout_paid",
-        _l("Your payout of %(amount)s ⭐ was paid. Reference: %(reference)s", amount=request.amount, reference=request.reference),
-        dedupe_key=f"payout_paid:{request.id}",
+    notifications.notify(
+        request.user_id, "payout_paid", dedupe_key=f"payout_paid:{request.id}", path="/wallet", amount=request.amount, reference=request.reference
     )
 
 
@@ -134,10 +131,6 @@ def reject_payout(admin_id: int, payout_id: int, reason: str, admin_ids: Collect
     Raises NotFound (not an admin, no such request), PayoutAlreadyDecided, PayoutNoteMissing.
     """
     request = _decide(admin_id, payout_id, False, reason, admin_ids)
-    outbox.enqueue_telegram(
-        request.user_id,
-        "payout_rejected",
-        _l("Your payout of %(amount)s ⭐ was rejected and the Stars are back in your wallet. Reason: %(reason)s",
-           amount=request.amount, reason=request.reason),
-        dedupe_key=f"payout_rejected:{request.id}",
+    notifications.notify(
+        request.user_id, "payout_rejected", dedupe_key=f"payout_rejected:{request.id}", path="/wallet", amount=request.amount, reason=request.reason
     )

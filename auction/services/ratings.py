@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from auction.extensions import db
 from auction.models import Auction, Rating, ReviewReport, User, utcnow
-from auction.services import achievements, outbox
+from auction.services import achievements, notifications
 from auction.services.errors import Forbidden, NotFound, ServiceError
 from auction.services.names import public_name
 from auction.services.transaction import atomic
@@ -28,7 +27,6 @@ RATING_WINDOW = timedelta(days=30)
 EDIT_WINDOW = timedelta(hours=48)
 MAX_COMMENT = 1000
 MAX_REPORT_REASON = 500
-ASK_AFTER = timedelta(hours=1)  # the sale's own notices (won, sold) come first, then the rating request
 
 
 class NotParty(Forbidden):
@@ -190,28 +188,16 @@ def reviews(user_id: int, limit: int = 20) -> list[Review]:
 
 
 def ask_both_sides(auction: Auction) -> None:
-    """Ask the buyer and the seller of a just-settled sale, once each, for a rating (one-tap buttons in the bot)."""
+    """Ask the buyer and the seller of a just-settled sale, once each, for a rating (the "rate_request" kind:
+    one-tap star buttons in the bot, a link to the review form everywhere, an hour after the sale)."""
     if auction.winner_id is None:
         return
-    base_url = current_app.config.get("BASE_URL", "").rstrip("/")
-    for user_id, other, text in (
-        (auction.winner_id, auction.seller_id, _l("How did buying “%(title)s” go? Rate the seller:", title=auction.title)),
-        (auction.seller_id, auction.winner_id, _l("How did selling “%(title)s” go? Rate the buyer:", title=auction.title)),
-    ):
+    for user_id, other, role in ((auction.winner_id, auction.seller_id, "buyer"), (auction.seller_id, auction.winner_id, "seller")):
         if user_id == other:
             continue
-        queued = outbox.enqueue_telegram(
-            user_id,
-            "rate_request",
-            text,
-            buttons=[
-                [{"text": "★" * score, "callback_data": f"rate:{auction.id}:{score}"} for score in (1, 2, 3)],
-                [{"text": "★" * score, "callback_data": f"rate:{auction.id}:{score}"} for score in (4, 5)],
-                [{"text": _l("Write a review"), "url": f"{base_url}/auctions/{auction.id}/rate"}],
-            ],
-            dedupe_key=f"rate_request:{auction.id}:{user_id}",
+        notifications.notify(
+            user_id, "rate_request", auction, dedupe_key=f"rate_request:{auction.id}:{user_id}", path=f"/auctions/{auction.id}/rate", role=role
         )
-        outbox.send_later(queued, ASK_AFTER)
 
 
 @atomic

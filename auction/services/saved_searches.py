@@ -18,11 +18,12 @@ from flask import current_app
 from flask_babel import force_locale, format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import and_, delete, func, or_, select
 
 from auction.extensions import db
 from auction.models import Auction, Category, SavedSearch, User, utcnow
-from auction.services import outbox
+from auction.services import notifications
 from auction.services.errors import NotFound, ServiceError
 from auction.services.search import SearchRequest, matching_query, parse_request, parse_terms
 from auction.services.transaction import atomic
@@ -34,6 +35,7 @@ ALERT_GAP = timedelta(hours=1)
 # this old, so a row still being written or opened is seen on the next run instead of skipped.
 SETTLE = timedelta(seconds=30)
 TITLES_IN_ALERT = 3
+MAX_LINK = 255  # a notification's link (notifications.url)
 
 
 class TooManySavedSearches(ServiceError):
@@ -130,9 +132,10 @@ def delete_saved_search(user_id: int, saved_search_id: int) -> None:
 def alert_saved_searches(now: datetime | None = None) -> int:
     """Tell people of auctions listed or opened since their saved searches were last checked.
 
-    One Telegram message per saved search and at most one per ALERT_GAP (an hour); a saved
+    One notification ("saved_search_alert": Telegram, the site, email, push as the person chose)
+    per saved search and at most one per ALERT_GAP (an hour); a saved
     search in its quiet hour is not checked, so what came up meanwhile goes in its next message.
-    Returns the number of messages queued.
+    Returns the number of notifications written.
     """
     now = now or utcnow()
     until = now - SETTLE
@@ -166,24 +169,50 @@ def alert_saved_searches(now: datetime | None = None) -> int:
     return sent
 
 
-def _queue_alert(saved: SavedSearch, request: SearchRequest, auctions: list[Auction], count: int) -> bool:
-    user = db.session.get(User, saved.user_id)
+def _alert_lines(params: dict) -> str:
+    """The alert in the active language: how many, the search's label, the first titles with links."""
+    from flask_babel import get_locale
+
     base_url = current_app.config["BASE_URL"].rstrip("/")
-    locale = outbox.recipient_locale(user)
-    with force_locale(locale):
-        lines = [
-            ngettext(
-                "%(num)d new auction for your saved search %(label)s:",
-                "%(num)d new auctions for your saved search %(label)s:",
-                count,
-                label=describe(request, locale),
-            )
-        ]
-        lines += [f"• {a.title} — {format_decimal(a.current_price)} ⭐\n{base_url}/auctions/{a.id}" for a in auctions]
-        text = "\n".join(lines)
-        buttons = [{"text": _("Show them on the site"), "url": f"{base_url}/search?{saved.query_string}"}]
-        if len(auctions) == 1:
-            buttons.insert(0, {"text": _("Open the auction"), "callback_data": f"card:{auctions[0].id}"})
-    return outbox.enqueue_telegram(
-        saved.user_id, "saved_search_alert", text, buttons=buttons, dedupe_key=f"saved-search:{saved.id}:{saved.checked_until.isoformat()}"
+    request = parse_request(dict(parse_qsl(params.get("query", ""))))
+    lines = [
+        ngettext(
+            "%(num)d new auction for your saved search %(label)s:",
+            "%(num)d new auctions for your saved search %(label)s:",
+            params.get("count", 0),
+            label=describe(request, str(get_locale() or "en")),
+        )
+    ]
+    lines += [f"• {title} — {format_decimal(price)} ⭐\n{base_url}/auctions/{auction_id}" for auction_id, title, price in params.get("auctions", [])]
+    return "\n".join(lines)
+
+
+def _alert_buttons(row, url: str) -> list:
+    auctions = (row.payload or {}).get("auctions", [])
+    buttons = [[{"text": _l("Show them on the site"), "url": url}]] if url else []
+    if len(auctions) == 1:
+        buttons.insert(0, [{"text": _l("Open the auction"), "callback_data": f"card:{auctions[0][0]}"}])
+    return buttons
+
+
+notifications.add_kind(
+    notifications.Kind(
+        "saved_search_alert",
+        _l("New auctions for a saved search"),
+        lambda **params: LazyString(_alert_lines, params),  # rendered in whichever language shows it
+        buttons=_alert_buttons,
+    )
+)
+
+
+def _queue_alert(saved: SavedSearch, request: SearchRequest, auctions: list[Auction], count: int) -> bool:
+    path = f"/search?{saved.query_string}"
+    return notifications.notify(
+        saved.user_id,
+        "saved_search_alert",
+        dedupe_key=f"saved-search:{saved.id}:{saved.checked_until.isoformat()}",
+        path=path if len(path) <= MAX_LINK else "/search",
+        query=saved.query_string,
+        count=count,
+        auctions=[[a.id, a.title, a.current_price] for a in auctions],
     ) is not None

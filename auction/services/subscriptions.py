@@ -414,7 +414,7 @@ def record_refund(payment_id: int, tell: bool = True) -> bool:
     row.canceled_at = row.canceled_at or now
     row.expires_at = max(min(row.expires_at, now), row.starts_at)
     if tell and premium.premium_until(row.user_id, now) is None:
-        notify(row.user_id, "subscription_ended", url=PAGE, dedupe_key=f"subscription_ended:{row.id}")
+        notify(row.user_id, "subscription_ended", path=PAGE, dedupe_key=f"subscription_ended:{row.id}")
     return True
 
 
@@ -478,7 +478,7 @@ def _renew_from_balance(period_id: int, now: datetime) -> bool:
     )
     db.session.add(renewal)
     db.session.flush()  # the unique renews_id: a second process's renewal of this period fails here
-    notify(row.user_id, "subscription_renewed", url=PAGE, dedupe_key=f"subscription_renewed:{renewal.id}", until=_date(renewal.expires_at))
+    notify(row.user_id, "subscription_renewed", path=PAGE, dedupe_key=f"subscription_renewed:{renewal.id}", until=_date(renewal.expires_at))
     achievements.evaluate(row.user_id, ("patron",))
     return True
 
@@ -508,7 +508,7 @@ def _end_periods(now: datetime) -> int:
         row.status = "expired"
         count += 1
         if premium.premium_until(row.user_id, now) is None and not _renewed(row):
-            notify(row.user_id, "subscription_ended", url=PAGE, dedupe_key=f"subscription_ended:{row.id}")
+            notify(row.user_id, "subscription_ended", path=PAGE, dedupe_key=f"subscription_ended:{row.id}")
     return count
 
 
@@ -541,7 +541,7 @@ def _remind(now: datetime) -> int:
         if notify(
             row.user_id,
             "subscription_expiring",
-            url=PAGE,
+            path=PAGE,
             dedupe_key=f"subscription_expiring:{row.id}",
             until=_date(row.expires_at),
             price=price(),

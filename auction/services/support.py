@@ -2,8 +2,8 @@
 
 Each message a person writes is queued (through the outbox, in the same transaction) to the
 Telegram group SUPPORT_CHAT_ID, headed "Ticket #<id>". An admin who replies to that message in
-the group answers the person: the answer is stored on the ticket, shown on the web and sent
-to the person by the bot. States: "open" (waiting for support), "answered" (waiting for the
+the group answers the person: the answer is stored on the ticket, shown on the web and told
+to the person (the "support_answer" notification kind: the bot, the centre, email, push). States: "open" (waiting for support), "answered" (waiting for the
 person), "closed". Callers pass the SUPPORT_CHAT_ID setting as `support_chat_id` (None: no relay).
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from auction import numbers
 from auction.extensions import db
 from auction.models import Payment, SupportMessage, SupportTicket, User, utcnow
-from auction.services import audit, outbox, staff
+from auction.services import audit, notifications, outbox, staff
 from auction.services.errors import NotFound, ServiceError
 from auction.services.transaction import atomic
 
@@ -121,33 +121,28 @@ def post_message(user_id: int, ticket_id: int, body: str, support_chat_id: int |
     _relay(ticket, ticket.user, body, support_chat_id)
 
 
-def _answer(admin: User, ticket: SupportTicket, body: str, base_url: str) -> None:
+def _answer(admin: User, ticket: SupportTicket, body: str) -> None:
     if ticket.status == "closed":
         raise TicketClosed()
     body = _body(body)
     ticket.messages.append(SupportMessage(author_id=admin.id, from_staff=True, body=body))
     ticket.status, ticket.updated_at = "answered", utcnow()
-    outbox.enqueue_telegram(
-        ticket.user_id,
-        "support_answer",
-        _l("Support answered your request “%(subject)s”:\n\n%(answer)s", subject=ticket.subject, answer=body),
-        buttons=[{"text": _l("Open the conversation"), "url": f"{base_url}/support/{ticket.id}"}],
-    )
+    notifications.notify(ticket.user_id, "support_answer", path=f"/support/{ticket.id}", subject=ticket.subject, answer=body)
     audit.record(admin.id, "support_answer", "ticket", ticket.id, None, {"status": "answered"})
 
 
 @atomic
-def answer(admin_id: int, ticket_id: int, body: str, base_url: str, admin_ids: Collection[int] = ()) -> None:
-    """An admin answers on the web; the person is told by the bot. Raises NotFound, MessageMissing, TicketClosed."""
+def answer(admin_id: int, ticket_id: int, body: str, admin_ids: Collection[int] = ()) -> None:
+    """An admin answers on the web; the person is told (the "support_answer" notification kind). Raises NotFound, MessageMissing, TicketClosed."""
     admin = staff.require_admin(admin_id, admin_ids)
     ticket = db.session.get(SupportTicket, ticket_id)
     if ticket is None:
         raise NotFound()
-    _answer(admin, ticket, body, base_url)
+    _answer(admin, ticket, body)
 
 
 @atomic
-def answer_from_chat(admin_id: int, replied_text: str, body: str, base_url: str, admin_ids: Collection[int] = ()) -> int | None:
+def answer_from_chat(admin_id: int, replied_text: str, body: str, admin_ids: Collection[int] = ()) -> int | None:
     """An admin replied in the support chat to a relayed message (`replied_text`); returns the ticket answered.
 
     None when the replied message names no ticket. Raises NotFound (not an admin, no such ticket),
@@ -160,7 +155,7 @@ def answer_from_chat(admin_id: int, replied_text: str, body: str, base_url: str,
     ticket = db.session.get(SupportTicket, int(match[1]))
     if ticket is None:
         raise NotFound()
-    _answer(admin, ticket, body, base_url)
+    _answer(admin, ticket, body)
     return ticket.id
 
 

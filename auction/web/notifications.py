@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+import logging
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from auction.extensions import csrf
 from auction.live import renders
-from auction.services import notifications
+from auction.services import notifications, push
 from auction.services.errors import ServiceError
 from auction.web.htmx import is_htmx
 
 bp = Blueprint("notifications", __name__)
+log = logging.getLogger("auction.push")
 
 MAX_PAGE = 100_000
-CHANNEL_NAMES = {"telegram": _l("Telegram"), "web": _l("On the site"), "email": _l("Email")}
+CHANNEL_NAMES = {"telegram": _l("Telegram"), "web": _l("On the site"), "email": _l("Email"), "push": _l("Push")}
 
 
 @bp.app_template_global("unread_notifications")
@@ -69,15 +84,29 @@ def settings():
     """Notification preferences per kind and channel, quiet hours, reminders and the email address."""
     from auction.services import email
 
+    key = _push_public_key()
     return render_template(
         "notifications/settings.html",
         rows=notifications.preferences(current_user.id),
         quiet=notifications.quiet_hours(current_user.id),
-        channels=notifications.CHANNELS,
+        channels=[c for c in notifications.CHANNELS if c != "push" or key],
         channel_names=CHANNEL_NAMES,
         email_state=email.email_state(current_user.id),
         email_enabled=email.enabled(),
+        push_key=key,
+        push_browsers=push.browsers(current_user.id) if key else [],
     )
+
+
+def _push_public_key() -> str | None:
+    """The VAPID public key browsers subscribe with, or None when push is off (or its key is broken)."""
+    if not push.enabled():
+        return None
+    try:
+        return push.public_key(current_app.config["PUSH_NOTIFICATION_SERVICE_KEY"])
+    except ValueError as error:
+        log.error("push: %s", error)
+        return None
 
 
 @bp.post("/settings/notifications")
@@ -138,6 +167,50 @@ def render_read(app: Flask, data: dict, locale: str) -> list[tuple[str, str]]:
     """The bell's count after the person read some (in another tab, or the bot)."""
     unread = notifications.unread_count(data["user_id"])
     return [("notification-bell", render_template("notifications/_bell_count.html", unread=unread))]
+
+
+# -- web push --------------------------------------------------------------------------------
+
+
+def _subscription_json() -> dict:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
+@bp.post("/settings/push")
+@login_required
+def subscribe_push():
+    """Store this browser's push subscription (the Push API's `PushSubscription.toJSON()`, as JSON)."""
+    data = _subscription_json()
+    keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
+    values = [data.get("endpoint"), keys.get("p256dh"), keys.get("auth")]
+    if not all(isinstance(value, str) for value in values):
+        return jsonify(error=str(push.InvalidSubscription.message)), 400
+    try:
+        push.subscribe(current_user.id, *values, user_agent=request.user_agent.string)
+    except ServiceError as exc:
+        return jsonify(error=str(exc)), exc.status
+    return jsonify(ok=True, message=_("Push is on for this browser."))
+
+
+@bp.post("/settings/push/remove")
+@login_required
+def unsubscribe_push():
+    """Forget this browser's push subscription ({"endpoint": ...} as JSON)."""
+    endpoint = _subscription_json().get("endpoint")
+    if not isinstance(endpoint, str) or not endpoint:
+        return jsonify(error=str(push.InvalidSubscription.message)), 400
+    push.unsubscribe(current_user.id, endpoint)
+    return jsonify(ok=True, message=_("Push is off for this browser."))
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The push service worker, from the site's root so it may control every page."""
+    response = send_from_directory(current_app.static_folder, "js/service-worker.js", mimetype="text/javascript", max_age=0)
+    response.headers["Service-Worker-Allowed"] = "/"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 # -- email -----------------------------------------------------------------------------------

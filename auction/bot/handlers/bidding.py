@@ -9,7 +9,15 @@ command ends the question. Replies are built by auction.bot.replies.bidding.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from auction import numbers
 from auction.bot.calls import call_service, flask_app, profile_of, sender
@@ -60,7 +68,7 @@ async def bidask_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def amount_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The number asked for by "Other amount" (any other plain text is left alone)."""
+    """The number asked for by "Other amount" (any other plain text is left to the free-text answer)."""
     pending = context.user_data.get(PENDING) if context.user_data is not None else None
     chat = update.effective_chat
     if not pending or chat is None or pending["chat_id"] != chat.id or update.effective_user is None:
@@ -71,6 +79,7 @@ async def amount_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not outcome.keep_asking:
         context.user_data.pop(PENDING, None)
     await deliver(update, context, outcome, pending.get("card"))
+    raise ApplicationHandlerStop  # answered: the free-text reply (a later group) must not answer too
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

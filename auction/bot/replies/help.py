@@ -5,9 +5,17 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import gettext as _
 
+from auction import stars
 from auction.bot.calls import speaking_to
 from auction.bot.replies import registered
+from auction.services import search
 from auction.services.users import TelegramProfile
+
+CALLBACK_BYTES = 64  # Bot API: callback_data is 1-64 bytes
+SEARCH_PREFIX = "search:"
+MAX_SEARCH_WORDS = 8  # more words than this reads as a sentence, not a search
+# Words that greet or ask for the menu rather than name an item.
+GREETINGS = {"hi", "hello", "hey", "start", "menu", "help", "привет", "здравствуйте", "меню", "помощь", "начать", "старт"}
 
 
 def suspended_reply() -> dict:
@@ -67,3 +75,56 @@ def fallback_reply(profile: TelegramProfile) -> dict:
             "text": text,
             "buttons": [[{"text": _("My bids"), "callback_data": "mybids:1"}, {"text": _("Help"), "callback_data": "help:"}]],
         }
+
+
+def _main_buttons(base_url: str) -> list[list[dict]]:
+    return [
+        [{"text": _("My bids"), "callback_data": "mybids:1"}, {"text": _("Buy Stars"), "callback_data": "buy_stars:"}],
+        [{"text": _("Help"), "callback_data": "help:"}, {"text": _("Open Bot-Auction"), "url": base_url}],
+    ]
+
+
+def search_button_data(text: str) -> str | None:
+    """`search:<words>` for a message that reads like a search (whole words cut to fit 64 bytes), else None."""
+    words = " ".join(text.split())
+    if not search.parse_terms(words) or len(words.split()) > MAX_SEARCH_WORDS or words.lower().strip("!.?") in GREETINGS:
+        return None
+    while len((SEARCH_PREFIX + words).encode()) > CALLBACK_BYTES:
+        shorter = words.rsplit(" ", 1)[0]
+        words = shorter if shorter != words else words.encode()[: CALLBACK_BYTES - len(SEARCH_PREFIX)].decode(errors="ignore")
+    return SEARCH_PREFIX + words
+
+
+def free_text_reply(profile: TelegramProfile, text: str) -> dict:
+    """The answer to a plain message outside any question: never silence.
+
+    A number offers to buy that many Stars (the "Other amount" of /buy_stars, typed without the
+    command); a few words offer to search for them (the /search command's service); anything else
+    gets the main commands. A suspended person is told they are suspended.
+    """
+    user = registered(profile)
+    with speaking_to(user):
+        if user.is_suspended:
+            return suspended_reply()
+        base_url = current_app.config["BASE_URL"]
+        commands = _("I answer commands and buttons: /search to find auctions, /mybids for your bids, /buy_stars to buy Stars, "
+                     "/support to write to a person, /help for everything.")
+        try:
+            amount = stars.parse(text)
+        except stars.InvalidStars:
+            amount = None
+        if amount:
+            return {
+                "text": _("Do you want to buy %(amount)s Stars? To bid an amount, press “Other amount” on an auction's card first.",
+                          amount=stars.format(amount)),
+                "buttons": [[{"text": _("Buy %(amount)s ⭐", amount=stars.format(amount)), "callback_data": f"buy_stars:{amount}"}]]
+                + _main_buttons(base_url),
+            }
+        data = search_button_data(text)
+        if data is not None:
+            words = data.removeprefix(SEARCH_PREFIX)
+            return {
+                "text": _("Looking for “%(words)s”?", words=words) + "\n" + commands,
+                "buttons": [[{"text": _("Search for «%(words)s»", words=words), "callback_data": data}]] + _main_buttons(base_url),
+            }
+        return {"text": commands, "buttons": _main_buttons(base_url)}

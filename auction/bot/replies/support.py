@@ -35,7 +35,7 @@ def chat_reply(chat_id: int, profile: TelegramProfile, replied_text: str, text: 
         return None
     admin = registered(profile)
     try:
-        ticket_id = support.answer_from_chat(admin.id, replied_text, text, config["BASE_URL"], config["ADMIN_TELEGRAM_IDS"])
+        ticket_id = support.answer_from_chat(admin.id, replied_text, text, config["ADMIN_TELEGRAM_IDS"])
     except NotFound:
         with speaking_to(admin):
             return {"text": _("Only admins can answer requests, and only existing ones.")}

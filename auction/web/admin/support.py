@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -29,7 +29,7 @@ def ticket(ticket_id: int):
 @bp.post("/support/<int:ticket_id>/answer")
 def ticket_answer(ticket_id: int):
     """Answer the person (stored here, sent by the bot)."""
-    run(support.answer, current_user.id, ticket_id, request.form.get("body", ""), current_app.config["BASE_URL"], admin_ids(),
+    run(support.answer, current_user.id, ticket_id, request.form.get("body", ""), admin_ids(),
         success=_("The answer is sent."))
     return back("admin.ticket", ticket_id=ticket_id)
 
