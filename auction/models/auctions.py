@@ -90,6 +90,9 @@ class Auction(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     relists_left: Mapped[int] = mapped_column(Integer, default=0)  # automatic relists still to make when unsold
     relisted_as_id: Mapped[int | None] = mapped_column(ForeignKey("auctions.id"))
+    # The platform's cut of this auction's sale in percent, fixed when listed (PLATFORM_FEE_PERCENT,
+    # or PREMIUM_FEE_PERCENT for a Premium seller): a listing keeps its terms when Premium ends.
+    fee_percent: Mapped[int] = mapped_column(Integer)
 
     seller: Mapped[User] = relationship(foreign_keys=[seller_id])
     category: Mapped[Category | None] = relationship()

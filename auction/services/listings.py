@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from auction.extensions import db
 from auction.models import Auction, AuctionImage, Category, User, utcnow
 from auction.models.auctions import AUCTION_KINDS
-from auction.services import events, rules
+from auction.services import events, premium, rules
 from auction.services.auction_lock import lock_auction
 from auction.services.errors import CannotEdit, Forbidden, ServiceError
 from auction.services.photos import (
@@ -193,13 +193,19 @@ def _validate(draft: ListingDraft, photos_required: bool = True) -> None:
         raise InvalidListing(next(iter(errors.values())), errors=errors)
 
 
-def _check_listing(seller_id: int, draft: ListingDraft) -> None:
-    seller = db.session.get(User, seller_id)
+def _check_listing(seller_id: int, draft: ListingDraft, lock: bool = False) -> premium.SellerLimits:
+    """The seller may list this draft: not suspended, valid, within their Premium limits.
+
+    With `lock` (inside the storing transaction) the seller's row is locked first, so two
+    listings sent at once cannot both pass the live-auction count on PostgreSQL.
+    """
+    seller = db.session.get(User, seller_id, with_for_update=lock)
     if seller is None or seller.is_suspended:
         raise Forbidden()
     _validate(draft)
     if draft.category_id is not None and db.session.get(Category, draft.category_id) is None:
         raise InvalidListing(_l("Choose a category from the list."), errors={"category_id": _l("Choose a category from the list.")})
+    return premium.check_listing(seller_id, draft.kind, len(draft.photos))
 
 
 def _store_photos(photos: list[bytes]) -> list[StoredPhoto]:
@@ -236,6 +242,10 @@ def _process_photos(photos: list[bytes]) -> list[StoredPhoto]:
 def create_listing(seller_id: int, draft: ListingDraft) -> int:
     """Validate and store a new auction with its photos; returns the auction id.
 
+    The seller's Premium allowance (services/premium.py) decides the auction types, the
+    photos per listing and the auctions live at once (raises PremiumRequired,
+    LiveLimitReached, TooManyPhotos), and fixes the auction's platform fee.
+
     Pillow takes a while over large photos, so they are processed and written before the
     write transaction (which on SQLite blocks every bid on the site), and deleted again
     if the listing is not stored after all.
@@ -252,7 +262,8 @@ def create_listing(seller_id: int, draft: ListingDraft) -> int:
 
 @atomic
 def _insert_listing(seller_id: int, draft: ListingDraft, stored: list[StoredPhoto]) -> int:
-    _check_listing(seller_id, draft)  # again: the seller or the category may have changed meanwhile
+    # Again, locked: the seller, the category or the seller's live auctions may have changed meanwhile.
+    limits = _check_listing(seller_id, draft, lock=True)
     now = utcnow()
     starts_at = max(draft.starts_at or now, now)
     snipe_window, snipe_extension = snipe_seconds(draft)
@@ -276,6 +287,7 @@ def _insert_listing(seller_id: int, draft: ListingDraft, stored: list[StoredPhot
         starts_at=starts_at,
         ends_at=starts_at + draft.duration,
         relists_left=draft.relists,
+        fee_percent=limits.allowance.fee_percent,
     )
     auction.images = [
         AuctionImage(position=i, thumb_path=p.thumb_path, large_path=p.large_path, width=p.width, height=p.height)

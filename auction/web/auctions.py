@@ -11,9 +11,9 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from auction import numbers, rate_limits, stars
-from auction.services import auction_view, bidding, catalog, lifecycle, listings
-from auction.services.errors import CannotEdit, InsufficientFunds, ServiceError
-from auction.services.listings import MAX_PHOTOS, ListingDraft
+from auction.services import auction_view, bidding, catalog, lifecycle, listings, premium
+from auction.services.errors import CannotEdit, InsufficientFunds, PremiumRequired, ServiceError
+from auction.services.listings import ListingDraft
 from auction.services.photos import PhotosBusy
 from auction.web.chart import with_chart
 from auction.web.formatting import grouped, viewer_timezone
@@ -266,13 +266,17 @@ def _parse_local_time(value: str) -> datetime | None:
     return moment
 
 
-def _form_page(form: dict, errors: dict, auction_id: int | None = None):
+def _form_page(form: dict, errors: dict, auction_id: int | None = None, fee_percent: int | None = None, premium_field: str | None = None):
+    """The listing form; `fee_percent` is an edited auction's own fee, `premium_field` the field a Premium refusal belongs to."""
+    limits = premium.seller_limits(current_user.id)
     context = {
         "form": form,
         "errors": {k: str(v) for k, v in errors.items()},
         "categories": catalog.categories(),
         "auction_id": auction_id,
-        "max_photos": MAX_PHOTOS,
+        "limits": limits,
+        "fee_percent": limits.allowance.fee_percent if fee_percent is None else fee_percent,
+        "premium_field": premium_field,
         "kind_terms": listings.KIND_TERMS,
         "default_snipe_minutes": listings.DEFAULT_SNIPE_SECONDS // 60,
         "max_auto_relists": listings.MAX_AUTO_RELISTS,
@@ -310,6 +314,11 @@ def create():
         return _form_page(form, _photos_again(exc.errors or {"form": exc}, draft))
     except PhotosBusy as exc:
         return _form_page(form, _photos_again({"form": exc}, draft))
+    except (PremiumRequired, premium.LiveLimitReached, premium.TooManyPhotos) as exc:
+        refusal = exc.render(grouped)
+        return _form_page(
+            form, _photos_again({exc.field: refusal}, draft), premium_field=exc.field if isinstance(exc, PremiumRequired) else None
+        )
     flash(_("Your auction is listed."), "success")
     return redirect_or_hx(url_for("auctions.show", auction_id=auction_id))
 
@@ -361,17 +370,17 @@ def edit(auction_id: int):
         flash(str(CannotEdit()), "error")
         return redirect(url_for("auctions.show", auction_id=auction_id))
     if request.method == "GET":
-        return _form_page(_edit_values(auction), {}, auction_id)
+        return _form_page(_edit_values(auction), {}, auction_id, auction.fee_percent)
     form = {**request.form.to_dict(), "kind": auction.kind}
     draft, errors = _read_listing_form(request.form, request.files, editing=True)
     draft.kind = auction.kind
     errors.update({k: v for k, v in listings.listing_errors(draft, photos_required=False).items() if k not in errors})
     if errors:
-        return _form_page(form, errors, auction_id)
+        return _form_page(form, errors, auction_id, auction.fee_percent)
     try:
         listings.update_listing(auction_id, current_user.id, draft)
     except listings.InvalidListing as exc:
-        return _form_page(form, exc.errors or {"form": exc}, auction_id)
+        return _form_page(form, exc.errors or {"form": exc}, auction_id, auction.fee_percent)
     except ServiceError as exc:
         flash(str(exc), "error")
     else:
