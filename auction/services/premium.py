@@ -12,7 +12,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select
+from sqlalchemy import case, exists, func, select
 
 from auction.extensions import db
 from auction.models import Auction, Subscription, utcnow
@@ -84,6 +84,11 @@ def premium_now_clause(user_id_column, at: datetime | None = None):
         Subscription.starts_at <= at,
         Subscription.expires_at > at,
     )
+
+
+def featured_column(at: datetime | None = None):
+    """A 0/1 column: the auction's seller has Premium at `at` (default now, UTC). Order by it descending for "featured first"."""
+    return case((premium_now_clause(Auction.seller_id, at), 1), else_=0).label("featured")
 
 
 def live_auction_count(seller_id: int) -> int:

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from auction import numbers
 from auction.services import activity, catalog, names, profiles, ratings, relisting
-from auction.services.errors import ServiceError
+from auction.services.errors import PremiumRequired, ServiceError
 from auction.web.formatting import grouped
 from auction.web.htmx import is_htmx
 
@@ -109,6 +109,9 @@ def relist(auction_id: int):
             return redirect(url_for("people.dashboard", tab="selling"), 303)
     try:
         new_id = relisting.relist(auction_id, current_user.id, starts_at)
+    except PremiumRequired as exc:
+        flash(str(exc), "premium")  # an error with a link to /premium (templates/_partials/flashes.html)
+        return redirect(url_for("people.dashboard", tab="selling"), 303)
     except ServiceError as exc:
         if exc.status in (403, 404):
             abort(exc.status)
