@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from flask import Flask
 
-from auction.services import email, lifecycle, payments, saved_searches, watchlist
+from auction.services import email, lifecycle, payments, saved_searches, view_counts, watchlist
 
 log = logging.getLogger("auction.jobs")
 
@@ -39,6 +39,8 @@ JOBS: list[Job] = [
     Job("remind_ending_soon", watchlist.remind_ending_soon, every_seconds=30),
     Job("alert_saved_searches", saved_searches.alert_saved_searches, every_seconds=60),
     Job("send_due_emails", email.send_due_emails, every_seconds=5),
+    # Page views counted in memory reach the sellers' statistics once a minute (services/view_counts.py).
+    Job("flush_views", view_counts.flush_views, every_seconds=60),
 ]
 
 

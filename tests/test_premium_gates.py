@@ -239,3 +239,80 @@ def test_featured_first_in_search_by_best_match_only(app, client, make_user):
     assert _card_ids(doc) == [later, soon]
     assert doc.select_one(f"#auction-card-{later} .badge-featured") is not None
     assert _card_ids(page(client.get("/search?q=brass&sort=ending"))) == [soon, later]
+
+
+# --- seller statistics ------------------------------------------------------------------------
+
+
+def test_views_are_counted_in_memory_and_added_per_day_by_the_flush(app, client, seller, make_user):
+    from auction.models import AuctionView
+    from auction.services import view_counts
+
+    auction_id = new_auction(app, seller)
+    with app.app_context():
+        view_counts.flush_views()  # whatever earlier tests left in this process
+    viewer = make_user("Vic")
+    sign_in(client, viewer)
+    for _ in range(3):
+        assert client.get(f"/auctions/{auction_id}").status_code == 200
+    sign_in(client, seller)
+    client.get(f"/auctions/{auction_id}")  # the seller's own look is not a view
+    with app.app_context():
+        assert db.session.scalars(select(AuctionView)).all() == []  # nothing written by a page view
+        assert view_counts.flush_views() == 3
+        view_counts.count_view(auction_id)
+        assert view_counts.flush_views() == 1
+        row = db.session.scalars(select(AuctionView)).one()
+        assert (row.auction_id, row.day, row.count) == (auction_id, utcnow().date(), 4)
+
+
+def _dataset(app, seller, make_user) -> tuple[int, int]:
+    """Two auctions: views 5 two days ago and 7 today on the first, 2 today on the second; 2 watchers
+    (yesterday, today) on the first; bids 1 two days ago and 2 today on the first, 1 yesterday on the second."""
+    from auction.models import AuctionView, Bid, WatchlistEntry
+
+    now = utcnow()
+    first = new_auction(app, seller, title="Globe", starts_at=now - timedelta(days=3))
+    second = new_auction(app, seller, title="Atlas", starts_at=now - timedelta(days=2))
+    a, b = make_user("Ann"), make_user("Ben")
+    days = [now - timedelta(days=n) for n in range(3)]
+    with app.app_context():
+        db.session.add_all([
+            AuctionView(auction_id=first, day=days[2].date(), count=5),
+            AuctionView(auction_id=first, day=days[0].date(), count=7),
+            AuctionView(auction_id=second, day=days[0].date(), count=2),
+            WatchlistEntry(user_id=a, auction_id=first, created_at=days[1]),
+            WatchlistEntry(user_id=b, auction_id=first, created_at=days[0]),
+            Bid(auction_id=first, bidder_id=a, amount=10, created_at=days[2]),
+            Bid(auction_id=first, bidder_id=b, amount=11, created_at=days[0]),
+            Bid(auction_id=first, bidder_id=a, amount=12, created_at=days[0]),
+            Bid(auction_id=second, bidder_id=b, amount=10, created_at=days[1]),
+        ])
+        db.session.commit()
+    return first, second
+
+
+def test_statistics_numbers_on_the_dashboard_for_a_premium_seller(app, seller_client, seller, make_user):
+    from auction.services.seller_stats import seller_statistics
+
+    first, second = _dataset(app, seller, make_user)
+    make_premium(app, seller)
+    with app.app_context():
+        stats = seller_statistics(seller)
+        assert stats.total.views[-3:] == (5, 0, 9) and stats.total.watchers[-3:] == (0, 1, 1) and stats.total.bids[-3:] == (1, 1, 2)
+    doc = page(seller_client.get("/dashboard?tab=selling"))
+    total = doc.select_one("#stats-total")
+    assert [s.get_text(strip=True) for s in total.select("[data-stat]")] == ["14 views", "2 new watchers", "4 bids"]
+    assert len(total.select("svg polyline")) == 3
+    globe = doc.select_one(f"#stats-auction-{first}")
+    assert [s.get_text(strip=True) for s in globe.select("[data-stat]")] == ["12 views", "2 new watchers", "3 bids"]
+    atlas = doc.select_one(f"#stats-auction-{second}")
+    assert [s.get_text(strip=True) for s in atlas.select("[data-stat]")] == ["2 views", "0 new watchers", "1 bid"]
+
+
+def test_a_free_seller_sees_what_statistics_would_show(app, seller_client, seller, make_user):
+    _dataset(app, seller, make_user)
+    doc = page(seller_client.get("/dashboard?tab=selling"))
+    assert doc.select_one("#stats-total") is None
+    upsell = doc.select_one("#stats-upsell")
+    assert "viewed, watched and bid" in upsell.get_text() and upsell.select_one("a[href='/premium']") is not None

@@ -1,7 +1,7 @@
 """Every table of the product; importing this module registers them all."""
 
 from auction.models.admin import AdminAction, PayoutRequest
-from auction.models.auctions import Auction, AuctionImage, Bid, Category
+from auction.models.auctions import Auction, AuctionImage, AuctionView, Bid, Category
 from auction.models.messaging import (
     Notification,
     NotificationPreference,
@@ -23,6 +23,7 @@ __all__ = [
     "Achievement",
     "Auction",
     "AuctionImage",
+    "AuctionView",
     "Bid",
     "Category",
     "Hold",

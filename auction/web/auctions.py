@@ -11,7 +11,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from auction import numbers, rate_limits, stars
-from auction.services import auction_view, bidding, catalog, lifecycle, listings, premium
+from auction.services import auction_view, bidding, catalog, lifecycle, listings, premium, view_counts
 from auction.services.errors import CannotEdit, InsufficientFunds, PremiumRequired, ServiceError
 from auction.services.listings import ListingDraft
 from auction.services.photos import PhotosBusy
@@ -43,8 +43,11 @@ def _page_or_404(auction_id: int, full: bool = True) -> auction_view.AuctionPage
 
 @bp.get("/<int:auction_id>")
 def show(auction_id: int):
-    """The auction page: gallery, price, bid form, history, live through SSE."""
-    return render_template("auctions/show.html", page=_page_or_404(auction_id), form={}, error=None)
+    """The auction page: gallery, price, bid form, history, live through SSE; a view for the seller's statistics."""
+    page = _page_or_404(auction_id)
+    if not page.viewer_is_seller:
+        view_counts.count_view(auction_id)
+    return render_template("auctions/show.html", page=page, form={}, error=None)
 
 
 def _bid_response(

@@ -7,8 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from auction import numbers
-from auction.services import activity, catalog, names, profiles, ratings, relisting
+from auction.services import activity, catalog, names, profiles, ratings, relisting, seller_stats
 from auction.services.errors import PremiumRequired, ServiceError
+from auction.web.chart import statistics_chart
 from auction.web.formatting import grouped
 from auction.web.htmx import is_htmx
 
@@ -37,8 +38,9 @@ def dashboard():
     if tab not in TABS:
         tab = "bidding"
     board = activity.dashboard(current_user.id)
+    stats = seller_stats.seller_statistics(current_user.id) if tab == "selling" else None
     template = "people/_dashboard_tab.html" if is_htmx() else "people/dashboard.html"
-    return render_template(template, board=board, tab=tab, tabs=TABS)
+    return render_template(template, board=board, tab=tab, tabs=TABS, stats=stats, chart_of=statistics_chart)
 
 
 @bp.get("/users/<int:user_id>")

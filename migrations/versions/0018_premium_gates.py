@@ -1,4 +1,4 @@
-"""premium gates: each auction's own platform fee
+"""premium gates: each auction's own platform fee, and page views per auction and day
 
 An auction keeps the fee it was listed with (PREMIUM_FEE_PERCENT for a Premium seller), so
 Premium ending never changes the terms of a running auction. Existing auctions get
@@ -36,8 +36,16 @@ def upgrade():
     op.execute(sa.text("UPDATE auctions SET fee_percent = :fee").bindparams(fee=_platform_fee_percent()))
     with op.batch_alter_table('auctions', schema=None) as batch_op:
         batch_op.alter_column('fee_percent', existing_type=sa.Integer(), nullable=False)
+    op.create_table('auction_views',
+    sa.Column('auction_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['auction_id'], ['auctions.id'], name=op.f('fk_auction_views_auction_id_auctions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('auction_id', 'day', name=op.f('pk_auction_views'))
+    )
 
 
 def downgrade():
+    op.drop_table('auction_views')
     with op.batch_alter_table('auctions', schema=None) as batch_op:
         batch_op.drop_column('fee_percent')
