@@ -316,3 +316,20 @@ def test_a_free_seller_sees_what_statistics_would_show(app, seller_client, selle
     assert doc.select_one("#stats-total") is None
     upsell = doc.select_one("#stats-upsell")
     assert "viewed, watched and bid" in upsell.get_text() and upsell.select_one("a[href='/premium']") is not None
+
+
+def test_the_bot_tells_the_seller_a_relist_was_skipped_with_a_premium_button(make_app, fake_telegram, make_user):
+    from tests.fake_telegram import bot_config, run_bot
+
+    app = make_app(**bot_config(fake_telegram, BASE_URL="https://auction.example"))
+    seller_tg = fake_telegram.user("Sam")
+    seller = make_user("Sam", telegram_id=seller_tg["id"])
+    dutch = new_auction(app, seller, title="Tulips", kind="dutch", dutch_floor=2, dutch_step=1, dutch_interval_seconds=60, relists_left=3)
+    end_now(app, dutch)
+    with app.app_context():
+        lifecycle.close_auction(dutch)  # Premium ended (or never was): a Dutch auction is not relisted
+        db.session.remove()
+    with run_bot(app):
+        sent = fake_telegram.wait_for_call("sendMessage", lambda p: p["chat_id"] == seller_tg["id"] and "not relisted" in p["text"])
+    assert sent["text"] == "“Tulips” was not relisted automatically: Dutch and sealed-bid auctions need Premium."
+    assert sent["reply_markup"]["inline_keyboard"][0][0] == {"text": "What Premium allows", "url": "https://auction.example/premium"}
