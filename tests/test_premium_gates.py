@@ -333,3 +333,13 @@ def test_the_bot_tells_the_seller_a_relist_was_skipped_with_a_premium_button(mak
         sent = fake_telegram.wait_for_call("sendMessage", lambda p: p["chat_id"] == seller_tg["id"] and "not relisted" in p["text"])
     assert sent["text"] == "“Tulips” was not relisted automatically: Dutch and sealed-bid auctions need Premium."
     assert sent["reply_markup"]["inline_keyboard"][0][0] == {"text": "What Premium allows", "url": "https://auction.example/premium"}
+
+
+def test_choosing_a_premium_type_is_refused_inline_for_a_free_seller(app, seller_client, seller):
+    token = csrf_token(seller_client, "/auctions/new")
+    headers = {"HX-Request": "true", "HX-Trigger-Name": "kind", "X-CSRFToken": token}
+    refused = page(seller_client.post("/auctions/new/validate", data={"kind": "sealed_first"}, headers=headers))
+    assert "need Premium" in refused.select_one("#err-kind").get_text()
+    make_premium(app, seller)
+    accepted = page(seller_client.post("/auctions/new/validate", data={"kind": "sealed_first"}, headers=headers))
+    assert accepted.select_one("#err-kind").get_text(strip=True) == ""

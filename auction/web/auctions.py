@@ -436,9 +436,14 @@ def _validation_response(errors: FormErrors, auction_id: int | None = None, kind
 @bp.post("/new/validate")
 @login_required
 def validate_new():
-    """Check the listing form without saving it (photos are checked on submit)."""
+    """Check the listing form without saving it (photos are checked on submit); a Premium type a free seller chose is said at once."""
     draft, errors = _read_listing_form(request.form, request.files, editing=False)
     errors.update({k: v for k, v in listings.listing_errors(draft, photos_required=False).items() if k not in errors})
+    if "kind" not in errors:
+        try:
+            premium.check_kind(draft.kind, premium.seller_limits(current_user.id))
+        except PremiumRequired as exc:
+            errors["kind"] = exc.render(grouped)
     return _validation_response(errors)
 
 
