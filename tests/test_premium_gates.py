@@ -194,6 +194,7 @@ def test_a_premium_sale_pays_two_percent_and_keeps_it_after_premium_ends(app, se
         db.session.execute(update(Subscription).where(Subscription.id == subscription).values(expires_at=utcnow() - timedelta(minutes=1)))
         db.session.commit()
     assert "Platform fee: 5%" in page(seller_client.get("/auctions/new")).select_one("#listing-fee").get_text()
+    assert "Platform fee: 2%" in page(seller_client.get(f"/auctions/{second}/edit")).select_one("#listing-fee").get_text()
     _buy_now(app, second, buyer)
     assert balances(app, seller) == (980 + 980, 0)
     wallet = page(seller_client.get("/wallet")).get_text(" ", strip=True)

@@ -270,8 +270,13 @@ def _parse_local_time(value: str) -> datetime | None:
 
 
 def _form_page(form: dict, errors: dict, auction_id: int | None = None, fee_percent: int | None = None, premium_field: str | None = None):
-    """The listing form; `fee_percent` is an edited auction's own fee, `premium_field` the field a Premium refusal belongs to."""
+    """The listing form; `premium_field` is the field a Premium refusal belongs to.
+
+    The fee stated is the one the listing will get (the seller's plan now), or an edited auction's own.
+    """
     limits = premium.seller_limits(current_user.id)
+    if auction_id is not None and fee_percent is None:
+        fee_percent = catalog.get_auction(auction_id).fee_percent
     context = {
         "form": form,
         "errors": {k: str(v) for k, v in errors.items()},
