@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import selectinload
 
 from auction.extensions import db
-from auction.models import Auction, Category
+from auction.models import Auction, Category, utcnow
 from auction.services import premium
 
 
@@ -23,18 +23,35 @@ class Showcase:
 def showcase(limit: int = 48, category: Category | None = None) -> Showcase:
     """Auctions open for bids (in `category` when given): Premium sellers' first, then the ones ending soonest.
 
-    One statement: whether a seller has Premium now is an EXISTS on subscriptions beside each row.
+    One statement of two halves, each walking an index with its own LIMIT: the featured half
+    starts from the sellers with Premium now (few), the rest walks (status, ends_at) skipping
+    them. Ordering every live auction by "featured" instead would test each one of them.
     """
-    featured = premium.featured_column()
-    query = (
-        select(Auction, featured)
-        .where(Auction.status == "live")
-        .options(selectinload(Auction.images), selectinload(Auction.category))
-        .order_by(featured.desc(), Auction.ends_at, Auction.id)
+    now = utcnow()
+    conditions = [Auction.status == "live"]
+    if category is not None:
+        conditions.append(Auction.category_id == category.id)
+    premium_sellers = premium.premium_sellers(now)
+    featured = (
+        select(Auction.id, Auction.ends_at, literal(1).label("featured"))
+        .where(*conditions, Auction.seller_id.in_(premium_sellers))
+        .order_by(Auction.ends_at, Auction.id)
         .limit(limit)
     )
-    if category is not None:
-        query = query.where(Auction.category_id == category.id)
+    others = (
+        select(Auction.id, Auction.ends_at, literal(0).label("featured"))
+        .where(*conditions, Auction.seller_id.not_in(premium_sellers))
+        .order_by(Auction.ends_at, Auction.id)
+        .limit(limit)
+    )
+    shown = union_all(featured.subquery().select(), others.subquery().select()).subquery("shown")
+    query = (
+        select(Auction, shown.c.featured)
+        .join(shown, shown.c.id == Auction.id)
+        .options(selectinload(Auction.images), selectinload(Auction.category))
+        .order_by(shown.c.featured.desc(), shown.c.ends_at, shown.c.id)
+        .limit(limit)
+    )
     rows = db.session.execute(query).all()
     return Showcase([auction for auction, _ in rows], frozenset(auction.id for auction, is_featured in rows if is_featured))
 

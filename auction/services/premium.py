@@ -86,6 +86,16 @@ def premium_now_clause(user_id_column, at: datetime | None = None):
     )
 
 
+def premium_sellers(at: datetime | None = None):
+    """A SELECT of the ids of people with a paid Premium period covering `at` (default now, UTC); for `IN (...)`."""
+    at = at or utcnow()
+    return select(Subscription.user_id).where(
+        Subscription.status.in_(("active", "canceled")),
+        Subscription.starts_at <= at,
+        Subscription.expires_at > at,
+    )
+
+
 def featured_column(at: datetime | None = None):
     """A 0/1 column: the auction's seller has Premium at `at` (default now, UTC). Order by it descending for "featured first"."""
     return case((premium_now_clause(Auction.seller_id, at), 1), else_=0).label("featured")
