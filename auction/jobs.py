@@ -27,6 +27,9 @@ class Job:
     name: str
     run: Callable[[], object]
     every_seconds: int
+    # Work on this process's own memory: runs in every process, even one whose scheduler is off
+    # (SCHEDULER_ENABLED=0, not the leader), and once more when the process stops.
+    per_process: bool = False
 
 
 # Other areas append their jobs here (reminders, expiries); each must be idempotent.
@@ -40,7 +43,7 @@ JOBS: list[Job] = [
     Job("alert_saved_searches", saved_searches.alert_saved_searches, every_seconds=60),
     Job("send_due_emails", email.send_due_emails, every_seconds=5),
     # Page views counted in memory reach the sellers' statistics once a minute (services/view_counts.py).
-    Job("flush_views", view_counts.flush_views, every_seconds=60),
+    Job("flush_views", view_counts.flush_views, every_seconds=60, per_process=True),
 ]
 
 
@@ -72,16 +75,21 @@ class JobRunner:
                 log.info("job %s: %s", job.name, result if not isinstance(result, list) else f"{len(result)} done")
 
     async def drain(self, timeout: float = 30) -> None:
-        """Wait for jobs in flight to finish their transactions."""
+        """Wait for jobs in flight to finish their transactions, then run the per-process jobs once more."""
         if self.running:
             await asyncio.wait(set(self.running), timeout=timeout)
+        for job in JOBS:
+            if job.per_process:
+                await asyncio.wait_for(asyncio.to_thread(self._run, job), timeout=timeout)
 
 
-def register_jobs(scheduler: AsyncIOScheduler, app: Flask) -> JobRunner:
-    """Add every job to `scheduler`, each first due now (the catch-up run); returns the runner."""
+def register_jobs(scheduler: AsyncIOScheduler, app: Flask, per_process_only: bool = False) -> JobRunner:
+    """Add every job (or only the per-process ones) to `scheduler`, each first due now (the catch-up run); returns the runner."""
     runner = JobRunner(app)
     now = datetime.now(UTC)
     for job in JOBS:
+        if per_process_only and not job.per_process:
+            continue
         scheduler.add_job(
             runner.run,
             "interval",
@@ -98,7 +106,7 @@ def register_jobs(scheduler: AsyncIOScheduler, app: Flask) -> JobRunner:
     return runner
 
 
-def create_scheduler(app: Flask) -> tuple[AsyncIOScheduler, JobRunner]:
-    """A scheduler for the running event loop with the app's jobs registered (not yet started)."""
+def create_scheduler(app: Flask, per_process_only: bool = False) -> tuple[AsyncIOScheduler, JobRunner]:
+    """A scheduler for the running event loop with the app's jobs (or only the per-process ones) registered, not yet started."""
     scheduler = AsyncIOScheduler(timezone=UTC)
-    return scheduler, register_jobs(scheduler, app)
+    return scheduler, register_jobs(scheduler, app, per_process_only)

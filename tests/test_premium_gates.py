@@ -18,6 +18,12 @@ from tests.test_listing_form import png_bytes, post_listing
 
 
 @pytest.fixture
+def app(make_app):
+    """The shipped limits (tests/conftest.py lifts the live-auction limit for everyone else)."""
+    return make_app(FREE_LIVE_AUCTIONS=3, PREMIUM_LIVE_AUCTIONS=50)
+
+
+@pytest.fixture
 def seller(make_user):
     return make_user("Sam", username="sam")
 
@@ -250,8 +256,6 @@ def test_views_are_counted_in_memory_and_added_per_day_by_the_flush(app, client,
     from auction.services import view_counts
 
     auction_id = new_auction(app, seller)
-    with app.app_context():
-        view_counts.flush_views()  # whatever earlier tests left in this process
     viewer = make_user("Vic")
     sign_in(client, viewer)
     for _ in range(3):
@@ -265,6 +269,20 @@ def test_views_are_counted_in_memory_and_added_per_day_by_the_flush(app, client,
         assert view_counts.flush_views() == 1
         row = db.session.scalars(select(AuctionView)).one()
         assert (row.auction_id, row.day, row.count) == (auction_id, utcnow().date(), 4)
+
+
+def test_a_running_server_adds_its_views_when_it_stops(app, seller):
+    import httpx
+
+    from auction.models import AuctionView
+    from tests.servers import run_server
+
+    auction_id = new_auction(app, seller)
+    with run_server(app) as base_url:  # the scheduler is off here, but not this process's own jobs
+        for _ in range(2):
+            assert httpx.get(f"{base_url}/auctions/{auction_id}").status_code == 200
+    with app.app_context():
+        assert db.session.scalars(select(AuctionView.count).where(AuctionView.auction_id == auction_id)).one() == 2
 
 
 def _dataset(app, seller, make_user) -> tuple[int, int]:
