@@ -17,7 +17,17 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from flask import Flask
 
-from auction.services import email, lifecycle, payments, push, saved_searches, subscriptions, uploads, watchlist
+from auction.services import (
+    email,
+    lifecycle,
+    payments,
+    push,
+    saved_searches,
+    subscriptions,
+    uploads,
+    view_counts,
+    watchlist,
+)
 
 log = logging.getLogger("auction.jobs")
 
@@ -27,6 +37,9 @@ class Job:
     name: str
     run: Callable[[], object]
     every_seconds: int
+    # Work on this process's own memory: runs in every process, even one whose scheduler is off
+    # (SCHEDULER_ENABLED=0, not the leader), and once more when the process stops.
+    per_process: bool = False
 
 
 # Other areas append their jobs here (reminders, expiries); each must be idempotent.
@@ -43,6 +56,8 @@ JOBS: list[Job] = [
     Job("discard_expired_uploads", uploads.discard_expired_uploads, every_seconds=600),
     Job("premium_expiry", subscriptions.run_expiry, every_seconds=300),
     Job("send_due_pushes", push.send_due_pushes, every_seconds=5),
+    # Page views counted in memory reach the sellers' statistics once a minute (services/view_counts.py).
+    Job("flush_views", view_counts.flush_views, every_seconds=60, per_process=True),
 ]
 
 
@@ -74,16 +89,21 @@ class JobRunner:
                 log.info("job %s: %s", job.name, result if not isinstance(result, list) else f"{len(result)} done")
 
     async def drain(self, timeout: float = 30) -> None:
-        """Wait for jobs in flight to finish their transactions."""
+        """Wait for jobs in flight to finish their transactions, then run the per-process jobs once more."""
         if self.running:
             await asyncio.wait(set(self.running), timeout=timeout)
+        for job in JOBS:
+            if job.per_process:
+                await asyncio.wait_for(asyncio.to_thread(self._run, job), timeout=timeout)
 
 
-def register_jobs(scheduler: AsyncIOScheduler, app: Flask) -> JobRunner:
-    """Add every job to `scheduler`, each first due now (the catch-up run); returns the runner."""
+def register_jobs(scheduler: AsyncIOScheduler, app: Flask, per_process_only: bool = False) -> JobRunner:
+    """Add every job (or only the per-process ones) to `scheduler`, each first due now (the catch-up run); returns the runner."""
     runner = JobRunner(app)
     now = datetime.now(UTC)
     for job in JOBS:
+        if per_process_only and not job.per_process:
+            continue
         scheduler.add_job(
             runner.run,
             "interval",
@@ -100,7 +120,7 @@ def register_jobs(scheduler: AsyncIOScheduler, app: Flask) -> JobRunner:
     return runner
 
 
-def create_scheduler(app: Flask) -> tuple[AsyncIOScheduler, JobRunner]:
-    """A scheduler for the running event loop with the app's jobs registered (not yet started)."""
+def create_scheduler(app: Flask, per_process_only: bool = False) -> tuple[AsyncIOScheduler, JobRunner]:
+    """A scheduler for the running event loop with the app's jobs (or only the per-process ones) registered, not yet started."""
     scheduler = AsyncIOScheduler(timezone=UTC)
-    return scheduler, register_jobs(scheduler, app)
+    return scheduler, register_jobs(scheduler, app, per_process_only)

@@ -276,13 +276,15 @@ class Runtime:
         )
         self.bot = bot_runtime(self.app)
         await self.bot.start()  # logs its mode; an unreachable Telegram is retried in the background
+        # Without SCHEDULER_ENABLED (tests, or a process that is not the leader) only the jobs on
+        # this process's own memory run (jobs.Job.per_process), such as adding up page views.
+        self.scheduler, self.jobs = create_scheduler(self.app, per_process_only=not config["SCHEDULER_ENABLED"])
+        self.scheduler.start()
+        names = ", ".join(job.id for job in self.scheduler.get_jobs())
         if config["SCHEDULER_ENABLED"]:
-            self.scheduler, self.jobs = create_scheduler(self.app)
-            self.scheduler.start()
-            names = ", ".join(job.id for job in self.scheduler.get_jobs())
             log.info("scheduler: APScheduler on the server's event loop, jobs: %s", names)
         else:
-            log.info("scheduler: off (SCHEDULER_ENABLED=0)")
+            log.info("scheduler: off (SCHEDULER_ENABLED=0) but for this process's own jobs: %s", names)
 
     def begin_shutdown(self) -> None:
         """Close live streams so the server's graceful shutdown does not wait on them forever."""

@@ -107,7 +107,9 @@ def seed(database_url: str, bidders: int, auctions: int) -> tuple[list[int], lis
     from auction.services import ledger, listings
     from auction.services.users import TelegramProfile, upsert_telegram_user
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x" * 40, "BOT_MODE": "off", "DEV_LOGIN": True})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x" * 40, "BOT_MODE": "off", "DEV_LOGIN": True,
+                      # One seller lists every benchmark auction: no live-auction limit in the way.
+                      "FREE_LIVE_AUCTIONS": 1_000_000})
     with app.app_context():
         db.create_all()
         users = []

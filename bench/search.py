@@ -113,16 +113,19 @@ def catalogue(auctions: int, bids: int, seed: int = 7):
             auction_id, seller, rng.randint(1, len(CATEGORIES)), title, description, kind, status, start_price, price,
             buy_now, *dutch, 120, 120, starts_at, ends_at, count, leader if not ended else None,
             leader if ended and leader else None, price if ended and leader else None, starts_at, starts_at, ends_at if ended else None,
+            0, PLATFORM_FEE_PERCENT,
         ))
     return users, categories, auction_rows, bid_rows
 
+
+PLATFORM_FEE_PERCENT = 5  # every benchmark auction listed on the free plan
 
 USER_COLUMNS = "id, first_name, language_code, timezone, is_admin, is_suspended, is_demo, bot_blocked, session_version, created_at"
 CATEGORY_COLUMNS = "id, slug, name_en, name_ru, position"
 AUCTION_COLUMNS = (
     "id, seller_id, category_id, title, description, kind, status, start_price, current_price, buy_now_price, dutch_floor,"
     " dutch_step, dutch_interval_seconds, snipe_window_seconds, snipe_extension_seconds, starts_at, ends_at, bid_count,"
-    " leading_bidder_id, winner_id, final_price, created_at, updated_at, closed_at"
+    " leading_bidder_id, winner_id, final_price, created_at, updated_at, closed_at, relists_left, fee_percent"
 )
 BID_COLUMNS = "id, auction_id, bidder_id, kind, amount, is_automatic, source, created_at"
 

@@ -27,6 +27,7 @@ def new_auction(app, seller_id: int, **fields) -> int:
     }
     values.update(fields)
     values.setdefault("current_price", values["start_price"])
+    values.setdefault("fee_percent", app.config["PLATFORM_FEE_PERCENT"])
     with app.app_context():
         auction = Auction(seller_id=seller_id, **values)
         db.session.add(auction)

@@ -13,6 +13,7 @@ from auction.extensions import db
 from auction.models import Auction, User
 from tests.bidding_helpers import new_auction
 from tests.conftest import csrf_token, page
+from tests.premium_helpers import make_premium
 from tests.test_listing_form import png_bytes, post_listing
 from tests.test_listing_validation import auction_count, leave_field
 
@@ -130,6 +131,7 @@ def test_terms_the_type_ignores_are_refused(app, user_client, fields, slot, mess
 
 
 def test_each_type_lists_with_the_terms_it_uses(app, user_client):
+    make_premium(app, user_client.user_id)  # Dutch and sealed-bid auctions need Premium
     # A Dutch auction straight from the form without JavaScript: the anti-sniping fields start empty.
     doc = page(user_client.get("/auctions/new"))
     assert doc.select_one("input[name=snipe_window_minutes]").get("value", "") == ""

@@ -20,6 +20,7 @@ from auction.extensions import db
 from auction.models import Auction
 from auction.services.photos import PhotoPool, PhotoRejected, PhotosBusy, check_pixel_budget, store_photo
 from tests.conftest import sign_in
+from tests.premium_helpers import make_premium
 from tests.servers import run_server
 from tests.test_listing_form import listing_fields, post_listing
 
@@ -89,7 +90,9 @@ def test_a_full_pool_refuses_at_once():
 
 def test_a_listing_over_the_budget_is_a_field_error_and_nothing_is_stored(app, make_user):
     client = app.test_client()
-    sign_in(client, make_user("Seller"))
+    seller = make_user("Seller")
+    make_premium(app, seller)  # four photos: more than a free account may add
+    sign_in(client, seller)
     response = post_listing(client, [(f"p{n}.png", huge_png()) for n in range(4)])
     assert response.status_code == 422
     assert "megapixels together" in response.get_data(as_text=True)

@@ -1,7 +1,7 @@
 """Every table of the product; importing this module registers them all."""
 
 from auction.models.admin import AdminAction, PayoutRequest
-from auction.models.auctions import Auction, AuctionImage, Bid, Category, PhotoUpload
+from auction.models.auctions import Auction, AuctionImage, AuctionView, Bid, Category, PhotoUpload
 from auction.models.messaging import (
     Notification,
     NotificationPreference,
@@ -24,6 +24,7 @@ __all__ = [
     "Achievement",
     "Auction",
     "AuctionImage",
+    "AuctionView",
     "Bid",
     "Category",
     "Hold",

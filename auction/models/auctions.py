@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -90,6 +91,9 @@ class Auction(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     relists_left: Mapped[int] = mapped_column(Integer, default=0)  # automatic relists still to make when unsold
     relisted_as_id: Mapped[int | None] = mapped_column(ForeignKey("auctions.id"))
+    # The platform's cut of this auction's sale in percent, fixed when listed (PLATFORM_FEE_PERCENT,
+    # or PREMIUM_FEE_PERCENT for a Premium seller): a listing keeps its terms when Premium ends.
+    fee_percent: Mapped[int] = mapped_column(Integer)
 
     seller: Mapped[User] = relationship(foreign_keys=[seller_id])
     category: Mapped[Category | None] = relationship()
@@ -160,3 +164,13 @@ class PhotoUpload(db.Model):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuctionView(db.Model):
+    """Page views of an auction on one UTC day: counted in memory, added here once a minute (services/view_counts.py)."""
+
+    __tablename__ = "auction_views"
+
+    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

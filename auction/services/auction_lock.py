@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from auction.extensions import db
@@ -14,11 +13,6 @@ from auction.models import Auction, Bid, User
 from auction.services import events, notifications, rules
 from auction.services.errors import AuctionClosed, AuctionNotStarted, BidderSuspended, NotFound, OwnAuction
 from auction.services.transaction import emit
-
-
-def fee_percent() -> int:
-    """The platform's cut of a sale, in percent (PLATFORM_FEE_PERCENT)."""
-    return int(current_app.config.get("PLATFORM_FEE_PERCENT", 5))
 
 
 def lock_auction(auction_id: int) -> Auction:

@@ -2,43 +2,72 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import selectinload
 
 from auction.extensions import db
-from auction.models import Auction, Category
+from auction.models import Auction, Category, utcnow
+from auction.services import premium
 
 
-def live_auctions(limit: int = 48, category: Category | None = None) -> list[Auction]:
-    """Auctions open for bids (in `category` when given), the ones ending soonest first."""
-    query = (
-        select(Auction)
-        .where(Auction.status == "live")
-        .options(selectinload(Auction.images), selectinload(Auction.category))
+@dataclass(frozen=True)
+class Showcase:
+    """The home page grid: auctions in their order, and the ids of those featured (a Premium seller's)."""
+
+    auctions: list[Auction]
+    featured: frozenset[int]
+
+
+def showcase(limit: int = 48, category: Category | None = None) -> Showcase:
+    """The home page's cards (in `category` when given): auctions open for bids, Premium sellers'
+    first, then the ones ending soonest; then scheduled auctions, opening soonest first.
+
+    One statement of two halves, each walking an index with its own LIMIT: the featured half
+    starts from the sellers with Premium now (few), the rest walks (status, ends_at) skipping
+    them. Ordering every live auction by "featured" instead would test each one of them.
+    """
+    now = utcnow()
+    conditions = [Auction.status == "live"]
+    if category is not None:
+        conditions.append(Auction.category_id == category.id)
+    premium_sellers = premium.premium_sellers(now)
+    featured = (
+        select(Auction.id, Auction.ends_at, literal(1).label("featured"))
+        .where(*conditions, Auction.seller_id.in_(premium_sellers))
         .order_by(Auction.ends_at, Auction.id)
         .limit(limit)
     )
-    if category is not None:
-        query = query.where(Auction.category_id == category.id)
-    return list(db.session.scalars(query))
-
-
-def home_auctions(limit: int = 48, category: Category | None = None) -> list[Auction]:
-    """The home page's cards (in `category` when given): auctions open for bids, ending soonest
-    first, then scheduled ones, opening soonest first, up to `limit` together."""
-    live = live_auctions(limit, category)
-    if len(live) >= limit:
-        return live
-    query = (
-        select(Auction)
-        .where(Auction.status == "scheduled")
-        .options(selectinload(Auction.images), selectinload(Auction.category))
-        .order_by(Auction.starts_at, Auction.id)
-        .limit(limit - len(live))
+    others = (
+        select(Auction.id, Auction.ends_at, literal(0).label("featured"))
+        .where(*conditions, Auction.seller_id.not_in(premium_sellers))
+        .order_by(Auction.ends_at, Auction.id)
+        .limit(limit)
     )
-    if category is not None:
-        query = query.where(Auction.category_id == category.id)
-    return live + list(db.session.scalars(query))
+    shown = union_all(featured.subquery().select(), others.subquery().select()).subquery("shown")
+    query = (
+        select(Auction, shown.c.featured)
+        .join(shown, shown.c.id == Auction.id)
+        .options(selectinload(Auction.images), selectinload(Auction.category))
+        .order_by(shown.c.featured.desc(), shown.c.ends_at, shown.c.id)
+        .limit(limit)
+    )
+    rows = db.session.execute(query).all()
+    auctions = [auction for auction, _ in rows]
+    if len(auctions) < limit:
+        # Then the scheduled ones, opening soonest first: their cards count down to the opening.
+        scheduled = (
+            select(Auction)
+            .where(Auction.status == "scheduled")
+            .options(selectinload(Auction.images), selectinload(Auction.category))
+            .order_by(Auction.starts_at, Auction.id)
+            .limit(limit - len(auctions))
+        )
+        if category is not None:
+            scheduled = scheduled.where(Auction.category_id == category.id)
+        auctions += db.session.scalars(scheduled)
+    return Showcase(auctions, frozenset(auction.id for auction, is_featured in rows if is_featured))
 
 
 def categories() -> list[Category]:

@@ -117,7 +117,14 @@ class LedgerError(ServiceError):
 
 
 class PremiumRequired(ServiceError):
-    """An action only Premium allows; the web and the bot add an upgrade link to the message."""
+    """An action only Premium allows; the web and the bot add an upgrade link to the message.
+
+    `field` names the listing form field the refusal belongs to ("kind", "photos", or "form").
+    """
 
     message = _l("This needs Premium.")
     status = 403
+
+    def __init__(self, message=None, field: str = "form", **params):
+        super().__init__(message, **params)
+        self.field = field

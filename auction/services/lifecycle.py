@@ -21,7 +21,6 @@ from auction.services.auction_lock import (
     check_bidder,
     check_open,
     current_dutch_price,
-    fee_percent,
     leader_max,
     lock_auction,
     open_if_due,
@@ -88,7 +87,7 @@ def buy_now(auction_id: int, buyer_id: int, source: str = "web") -> CloseResult:
     price = auction.buy_now_price
     # The buyer's own hold (a reserve-not-met bid) goes back first so those Stars can pay.
     released = _release_all_holds(auction)
-    ledger.pay_now(buyer_id, auction.seller_id, auction.id, price, fee_percent())
+    ledger.pay_now(buyer_id, auction.seller_id, auction.id, price, auction.fee_percent)
     record_bid(auction, buyer_id, price, None, "buy_now", source, now)
     auction.bid_count += 1
     _end(auction, now, buyer_id, price)
@@ -108,7 +107,7 @@ def accept_dutch(auction_id: int, buyer_id: int, source: str = "web") -> CloseRe
     if auction.kind != "dutch":
         raise NotAvailable()
     price = current_dutch_price(auction, now)
-    ledger.pay_now(buyer_id, auction.seller_id, auction.id, price, fee_percent())
+    ledger.pay_now(buyer_id, auction.seller_id, auction.id, price, auction.fee_percent)
     record_bid(auction, buyer_id, price, None, "accept", source, now)
     auction.bid_count += 1
     _end(auction, now, buyer_id, price)
@@ -141,7 +140,7 @@ def close_auction(auction_id: int) -> CloseResult | None:
     winner_id = settlement.winner_id if settlement else None
     losers = _release_all_holds(auction, keep=winner_id)
     if settlement is not None:
-        ledger.capture_hold(winner_id, auction.id, settlement.price, auction.seller_id, fee_percent())
+        ledger.capture_hold(winner_id, auction.id, settlement.price, auction.seller_id, auction.fee_percent)
     _end(auction, now, winner_id, settlement.price if settlement else None)
     db.session.flush()
     _announce_close(auction)
@@ -249,5 +248,5 @@ def close_due_auctions() -> list[CloseResult]:
 
 def _notify_close(auction: Auction, losers: list[int]) -> None:
     price = auction.final_price
-    net = price - ledger.fee_for(price, fee_percent()) if auction.winner_id is not None else None
+    net = price - ledger.fee_for(price, auction.fee_percent) if auction.winner_id is not None else None
     notices.notify_close(auction, losers, net=net)

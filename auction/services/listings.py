@@ -13,7 +13,7 @@ from sqlalchemy import select
 from auction.extensions import db
 from auction.models import Auction, AuctionImage, Category, PhotoUpload, User, utcnow
 from auction.models.auctions import AUCTION_KINDS
-from auction.services import events, rules
+from auction.services import events, premium, rules
 from auction.services.auction_lock import lock_auction
 from auction.services.errors import CannotEdit, Forbidden, ServiceError
 from auction.services.photos import (
@@ -53,9 +53,17 @@ def term_applies(kind: str, term: str) -> bool:
     return kind in KIND_TERMS[term]
 
 
+def photo_count(draft: ListingDraft) -> int:
+    """The photos a draft ends with: the ones it keeps and the new files together."""
+    return len(draft.photos) + len(draft.photo_order or ())
+
+
 def photo_limit(seller_id: int | None) -> int:
-    """How many photos one listing of this seller may have: the one place the forms and the rules read it."""
-    return MAX_PHOTOS
+    """The most photos any listing may have (the best plan's); the one place the form checks read it.
+
+    What this seller's own plan allows is premium.check_listing's rule, which explains Premium.
+    """
+    return max(MAX_PHOTOS, int(current_app.config["PREMIUM_PHOTOS"]))
 
 
 class InvalidListing(ServiceError):
@@ -139,8 +147,7 @@ def listing_errors(draft: ListingDraft, photos_required: bool = True, max_photos
             errors["starts_at"] = _l("The auction must open within 90 days.")
     _price_errors(draft, errors)
     _snipe_errors(draft, errors)
-    photo_count = len(draft.photos) + len(draft.photo_order or ())
-    if (photos_required or draft.photo_order is not None) and not 1 <= photo_count <= max_photos:
+    if (photos_required or draft.photo_order is not None) and not 1 <= photo_count(draft) <= max_photos:
         errors["photos"] = _l("Add between 1 and %(max)d photos.", max=max_photos)
     _dutch_errors(draft, errors)
     if not 0 <= draft.relists <= MAX_AUTO_RELISTS:
@@ -214,13 +221,19 @@ def _validate(draft: ListingDraft, seller_id: int, photos_required: bool = True)
         raise InvalidListing(next(iter(errors.values())), errors=errors)
 
 
-def _check_listing(seller_id: int, draft: ListingDraft) -> None:
-    seller = db.session.get(User, seller_id)
+def _check_listing(seller_id: int, draft: ListingDraft, lock: bool = False) -> premium.SellerLimits:
+    """The seller may list this draft: not suspended, valid, within their Premium limits.
+
+    With `lock` (inside the storing transaction) the seller's row is locked first, so two
+    listings sent at once cannot both pass the live-auction count on PostgreSQL.
+    """
+    seller = db.session.get(User, seller_id, with_for_update=lock)
     if seller is None or seller.is_suspended:
         raise Forbidden()
     _validate(draft, seller_id)
     if draft.category_id is not None and db.session.get(Category, draft.category_id) is None:
         raise InvalidListing(_l("Choose a category from the list."), errors={"category_id": _l("Choose a category from the list.")})
+    return premium.check_listing(seller_id, draft.kind, photo_count(draft))
 
 
 def _store_photos(photos: list[bytes]) -> list[StoredPhoto]:
@@ -258,8 +271,12 @@ def create_listing(seller_id: int, draft: ListingDraft) -> int:
     """Validate and store a new auction with its photos; returns the auction id.
 
     The photos are the draft's kept uploads (`photo_order`, the seller's own: the listing takes
-    them over in its transaction) followed by its new files (`photos`). Raises InvalidListing,
-    Forbidden (a suspended seller) or PhotosBusy. Pillow takes a while over large photos, so they are processed and written before the
+    them over in its transaction) followed by its new files (`photos`). The seller's Premium
+    allowance (services/premium.py) decides the auction types, the photos per listing and the
+    auctions live at once, and fixes the auction's platform fee. Raises InvalidListing,
+    Forbidden (a suspended seller), PhotosBusy, PremiumRequired, LiveLimitReached or TooManyPhotos.
+
+    Pillow takes a while over large photos, so they are processed and written before the
     write transaction (which on SQLite blocks every bid on the site), and deleted again
     if the listing is not stored after all.
     """
@@ -275,7 +292,8 @@ def create_listing(seller_id: int, draft: ListingDraft) -> int:
 
 @atomic
 def _insert_listing(seller_id: int, draft: ListingDraft, stored: list[StoredPhoto]) -> int:
-    _check_listing(seller_id, draft)  # again: the seller or the category may have changed meanwhile
+    # Again, locked: the seller, the category or the seller's live auctions may have changed meanwhile.
+    limits = _check_listing(seller_id, draft, lock=True)
     now = utcnow()
     starts_at = max(draft.starts_at or now, now)
     snipe_window, snipe_extension = snipe_seconds(draft)
@@ -299,6 +317,7 @@ def _insert_listing(seller_id: int, draft: ListingDraft, stored: list[StoredPhot
         starts_at=starts_at,
         ends_at=starts_at + draft.duration,
         relists_left=draft.relists,
+        fee_percent=limits.allowance.fee_percent,
     )
     taken = _take_uploads(seller_id, [ref.upload_id for ref in draft.photo_order or () if ref.upload_id is not None])
     if any(ref.image_id is not None for ref in draft.photo_order or ()):
@@ -386,6 +405,8 @@ def _update_listing(auction_id: int, seller_id: int, draft: ListingDraft) -> lis
     auction.snipe_window_seconds, auction.snipe_extension_seconds = snipe_seconds(draft)
     auction.current_price = draft.start_price
     auction.ends_at = auction.starts_at + draft.duration
+    if draft.photo_order is not None:
+        premium.check_photos(photo_count(draft), premium.seller_limits(seller_id))  # the plan's photos, with the upgrade link
     removed = _reorder_photos(auction, seller_id, draft.photo_order) if draft.photo_order is not None else []
     if auction.ends_at <= utcnow():
         raise InvalidListing(_l("With that duration the auction would already be over."), errors={"duration": _l("With that duration the auction would already be over.")})

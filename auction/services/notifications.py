@@ -106,6 +106,16 @@ def _bid_and_open(row: Notification, url: str) -> list:
     return [first + [{"text": _l("Open"), "url": url}]]
 
 
+def _premium_button(row: Notification, url: str) -> list:
+    return [[{"text": _l("What Premium allows"), "url": _site_url("/premium")}], *_open_button(row, url)]
+
+
+def _relist_skipped_text(**p):
+    if p.get("reason") == "kind":
+        return _l("“%(title)s” was not relisted automatically: Dutch and sealed-bid auctions need Premium.", **p)
+    return _l("“%(title)s” was not relisted automatically: you already run as many auctions at once as your plan allows.", **p)
+
+
 for _kind in (
     Kind(
         "outbid",
@@ -152,6 +162,7 @@ for _kind in (
         buttons=_open_button,
     ),
     Kind("auction_unsold", _l("Your auction ended unsold"), lambda **p: _l("“%(title)s” ended without a sale.", **p), buttons=_open_button),
+    Kind("relist_skipped", _l("An automatic relist did not happen"), _relist_skipped_text, channels=("telegram", "web"), buttons=_premium_button),
     Kind(
         "auction_lost",
         _l("You did not win"),

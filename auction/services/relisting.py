@@ -3,6 +3,11 @@
 The seller presses Relist (start now or at a chosen time), or set "relist automatically up
 to N times" on the listing form: then each unsold end starts the next run at once, until
 the count runs out. The old auction keeps its history; `relisted_as_id` points at the new one.
+
+A relist is a new listing: the seller's Premium allowance at that moment (services/premium.py)
+decides whether the type and the number of auctions live at once are allowed, and fixes the
+new auction's platform fee. An automatic relist the allowance refuses does not happen; the
+seller is told (notification kind "relist_skipped").
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from flask_babel import lazy_gettext as _l
 
 from auction.config import ROOT
 from auction.extensions import db
-from auction.models import Auction, AuctionImage, utcnow
+from auction.models import Auction, AuctionImage, User, utcnow
+from auction.services import notifications, premium
 from auction.services.errors import Forbidden, NotFound, ServiceError
 from auction.services.photos import UPLOAD_DIR
 from auction.services.transaction import atomic, emit
@@ -35,6 +41,12 @@ def relistable(auction: Auction) -> bool:
     return auction.status == "ended" and auction.winner_id is None and auction.relisted_as_id is None
 
 
+def _seller_limits(seller_id: int) -> premium.SellerLimits:
+    """The seller's Premium limits, read with the seller's row locked (two relists at once count each other)."""
+    db.session.get(User, seller_id, with_for_update=True)
+    return premium.seller_limits(seller_id)
+
+
 def _copy_photo(relative: str) -> str:
     """A copy of a stored rendition under a new random name: each auction owns its files."""
     name = secrets.token_urlsafe(16)
@@ -47,7 +59,7 @@ def _copy_photo(relative: str) -> str:
     return f"{UPLOAD_DIR}/{name[:2]}/{target.name}"
 
 
-def _relist(old: Auction, starts_at: datetime, relists_left: int) -> Auction:
+def _relist(old: Auction, starts_at: datetime, relists_left: int, fee_percent: int) -> Auction:
     now = utcnow()
     starts_at = max(starts_at, now)
     new = Auction(
@@ -70,6 +82,7 @@ def _relist(old: Auction, starts_at: datetime, relists_left: int) -> Auction:
         starts_at=starts_at,
         ends_at=starts_at + (old.ends_at - old.starts_at),
         relists_left=relists_left,
+        fee_percent=fee_percent,
     )
     new.images = [
         AuctionImage(position=image.position, thumb_path=_copy_photo(image.thumb_path), large_path=_copy_photo(image.large_path), width=image.width, height=image.height)
@@ -87,7 +100,8 @@ def relist(auction_id: int, seller_id: int, starts_at: datetime | None = None) -
     """Relist an unsold auction for its seller, starting now or at `starts_at` (UTC, within 30 days); returns the new id.
 
     Raises NotFound, Forbidden (not the seller), CannotRelist (sold, running or relisted
-    already), BadStart (a start more than 30 days ahead).
+    already), BadStart (a start more than 30 days ahead), PremiumRequired (a Premium type,
+    or the free limit of auctions live at once reached) or premium.LiveLimitReached.
     """
     auction = db.session.get(Auction, auction_id, with_for_update=True)
     if auction is None:
@@ -99,11 +113,24 @@ def relist(auction_id: int, seller_id: int, starts_at: datetime | None = None) -
     now = utcnow()
     if starts_at is not None and (starts_at - now).days >= 30:
         raise BadStart()
-    return _relist(auction, starts_at or now, relists_left=0).id
+    limits = _seller_limits(seller_id)
+    premium.check_kind(auction.kind, limits)
+    premium.check_live_limit(limits)
+    return _relist(auction, starts_at or now, relists_left=0, fee_percent=limits.allowance.fee_percent).id
 
 
 def relist_automatically(auction: Auction) -> int | None:
-    """In the closing transaction of an unsold auction: start the next run when relists are left."""
+    """In the closing transaction of an unsold auction: start the next run when relists are left.
+
+    When the seller's allowance no longer permits it (the live-auction limit is reached, or
+    Premium ended for a Dutch or sealed-bid auction) nothing is relisted and the seller is told.
+    """
     if auction.relists_left <= 0 or not relistable(auction):
         return None
-    return _relist(auction, utcnow(), relists_left=auction.relists_left - 1).id
+    limits = _seller_limits(auction.seller_id)
+    reason = "kind" if not limits.allowance.allows_kind(auction.kind) else "limit" if limits.at_live_limit else None
+    if reason is not None:
+        auction.relists_left = 0
+        notifications.notify(auction.seller_id, "relist_skipped", auction, dedupe_key=f"relist_skipped:{auction.id}", reason=reason)
+        return None
+    return _relist(auction, utcnow(), relists_left=auction.relists_left - 1, fee_percent=limits.allowance.fee_percent).id

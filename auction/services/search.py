@@ -24,6 +24,7 @@ from auction.extensions import db
 from auction.models import Auction, Category, User, utcnow
 from auction.models.auctions import AUCTION_KINDS
 from auction.models.search import FTS_TABLE, VECTOR_COLUMN
+from auction.services import premium
 
 PAGE_SIZE = 24
 MAX_PAGE = 200
@@ -220,6 +221,7 @@ class SearchResults:
     has_next: bool
     category: Category | None = None
     seller: User | None = None
+    featured: frozenset[int] = frozenset()  # ids of the auctions on this page whose seller has Premium now
 
     @property
     def has_previous(self) -> bool:
@@ -284,6 +286,7 @@ def matching_query(terms: SearchTerms, filters: SearchFilters, sort: str, catego
 
     "Best match" ranks the RANKED_POOL (500) matching auctions that end soonest: a very common word
     matches tens of thousands, and scoring every one of them would cost more than the page.
+    Within it, featured auctions (the seller has Premium now: an EXISTS on subscriptions) come first.
     """
     conditions = [*_conditions(filters, category, now), *(extra or [])]
     if not terms:
@@ -304,11 +307,12 @@ def matching_query(terms: SearchTerms, filters: SearchFilters, sort: str, catego
     if sort != "relevance":
         return select(Auction).where(*conditions).order_by(*_order(sort))
     pool = select(Auction.id).where(*conditions).order_by(Auction.ends_at, Auction.id).limit(RANKED_POOL).subquery("pool")
+    featured = premium.featured_column(now)
     if postgresql:
         return (
             select(Auction)
             .join(pool, pool.c.id == Auction.id)
-            .order_by(func.ts_rank(vector, tsquery).desc(), Auction.ends_at, Auction.id)
+            .order_by(featured.desc(), func.ts_rank(vector, tsquery).desc(), Auction.ends_at, Auction.id)
         )
     fts = table(FTS_TABLE, column("rowid"))
     ranked = (
@@ -317,7 +321,7 @@ def matching_query(terms: SearchTerms, filters: SearchFilters, sort: str, catego
         .where(_fts_match(terms), (fts.c.rowid + 0).in_(select(pool.c.id)))
         .subquery("ranked")
     )
-    return select(Auction).join(ranked, ranked.c.auction_id == Auction.id).order_by(ranked.c.rank, Auction.ends_at, Auction.id)
+    return select(Auction).join(ranked, ranked.c.auction_id == Auction.id).order_by(featured.desc(), ranked.c.rank, Auction.ends_at, Auction.id)
 
 
 def search_auctions(query: str, filters: SearchFilters, sort: str, page: int = 1, per_page: int = PAGE_SIZE) -> SearchResults:
@@ -336,13 +340,16 @@ def search_auctions(query: str, filters: SearchFilters, sort: str, page: int = 1
     terms = parse_terms(query)
     if sort not in SORTS or (sort == "relevance" and not terms):
         sort = default_sort(query)
+    now = utcnow()
     statement = (
-        matching_query(terms, filters, sort, category, utcnow())
+        matching_query(terms, filters, sort, category, now)
+        .add_columns(premium.featured_column(now))
         .options(selectinload(Auction.images), selectinload(Auction.category))
         .limit(per_page + 1)
         .offset((page - 1) * per_page)
     )
-    auctions = list(db.session.scalars(statement))
+    rows = db.session.execute(statement).all()
+    auctions = [row[0] for row in rows]
     return SearchResults(
         request=request,
         auctions=auctions[:per_page],
@@ -350,6 +357,7 @@ def search_auctions(query: str, filters: SearchFilters, sort: str, page: int = 1
         has_next=len(auctions) > per_page and page < MAX_PAGE,
         category=category,
         seller=seller,
+        featured=frozenset(row[0].id for row in rows[:per_page] if row[-1]),
     )
 
 

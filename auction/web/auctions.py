@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from auction import numbers, rate_limits, stars
-from auction.services import auction_view, bidding, catalog, lifecycle, listings, uploads
-from auction.services.errors import CannotEdit, InsufficientFunds, ServiceError
+from auction.services import auction_view, bidding, catalog, lifecycle, listings, premium, uploads, view_counts
+from auction.services.errors import CannotEdit, InsufficientFunds, PremiumRequired, ServiceError
 from auction.services.listings import ListingDraft, PhotoRef
 from auction.services.photos import PhotosBusy
 from auction.web.chart import with_chart
@@ -43,8 +43,11 @@ def _page_or_404(auction_id: int, full: bool = True) -> auction_view.AuctionPage
 
 @bp.get("/<int:auction_id>")
 def show(auction_id: int):
-    """The auction page: gallery, price, bid form, history, live through SSE."""
-    return render_template("auctions/show.html", page=_page_or_404(auction_id), form={}, error=None)
+    """The auction page: gallery, price, bid form, history, live through SSE; a view for the seller's statistics."""
+    page = _page_or_404(auction_id)
+    if not page.viewer_is_seller:
+        view_counts.count_view(auction_id)
+    return render_template("auctions/show.html", page=page, form={}, error=None)
 
 
 def _bid_response(
@@ -262,14 +265,31 @@ def _parse_local_time(value: str) -> datetime | None:
     return moment
 
 
-def _form_page(form: dict, errors: dict, auction_id: int | None = None, photos: list[FormPhoto] | None = None):
+def _form_page(
+    form: dict,
+    errors: dict,
+    auction_id: int | None = None,
+    photos: list[FormPhoto] | None = None,
+    fee_percent: int | None = None,
+    premium_field: str | None = None,
+):
+    """The listing form; `premium_field` is the field a Premium refusal belongs to.
+
+    The fee stated is the one the listing will get (the seller's plan now), or an edited auction's own.
+    """
+    limits = premium.seller_limits(current_user.id)
+    if auction_id is not None and fee_percent is None:
+        fee_percent = catalog.get_auction(auction_id).fee_percent
     context = {
         "form": form,
         "photos": photos or [],
         "errors": {k: str(v) for k, v in errors.items()},
         "categories": catalog.categories(),
         "auction_id": auction_id,
-        "max_photos": listings.photo_limit(current_user.id),
+        "max_photos": limits.allowance.photos,
+        "limits": limits,
+        "fee_percent": limits.allowance.fee_percent if fee_percent is None else fee_percent,
+        "premium_field": premium_field,
         "kind_terms": listings.KIND_TERMS,
         "default_snipe_minutes": listings.DEFAULT_SNIPE_SECONDS // 60,
         "max_auto_relists": listings.MAX_AUTO_RELISTS,
@@ -308,6 +328,9 @@ def create():
         return _form_page(form, exc.errors or {"form": exc}, photos=photos)
     except PhotosBusy as exc:
         return _form_page(form, {"form": exc}, photos=photos)
+    except (PremiumRequired, premium.LiveLimitReached, premium.TooManyPhotos) as exc:
+        refusal = exc.render(grouped)
+        return _form_page(form, {exc.field: refusal}, photos=photos, premium_field=exc.field if isinstance(exc, PremiumRequired) else None)
     flash(_("Your auction is listed."), "success")
     return redirect_or_hx(url_for("auctions.show", auction_id=auction_id))
 
@@ -427,18 +450,22 @@ def edit(auction_id: int):
         flash(str(CannotEdit()), "error")
         return redirect(url_for("auctions.show", auction_id=auction_id))
     if request.method == "GET":
-        return _form_page(_edit_values(auction), {}, auction_id, _listed_photos(auction))
+        return _form_page(_edit_values(auction), {}, auction_id, _listed_photos(auction), auction.fee_percent)
     form = {**request.form.to_dict(), "kind": auction.kind}
     draft, errors = _read_listing_form(request.form, request.files, editing=True)
     draft.kind = auction.kind
     photos = _form_photos(draft, errors, auction)
     errors.update({k: v for k, v in listings.listing_errors(draft, photos_required=False, max_photos=listings.photo_limit(current_user.id)).items() if k not in errors})
     if errors:
-        return _form_page(form, errors, auction_id, photos)
+        return _form_page(form, errors, auction_id, photos, auction.fee_percent)
     try:
         listings.update_listing(auction_id, current_user.id, draft)
     except listings.InvalidListing as exc:
-        return _form_page(form, exc.errors or {"form": exc}, auction_id, photos)
+        return _form_page(form, exc.errors or {"form": exc}, auction_id, photos, auction.fee_percent)
+    except (PremiumRequired, premium.TooManyPhotos) as exc:
+        refusal = exc.render(grouped)
+        return _form_page(form, {exc.field: refusal}, auction_id, photos, auction.fee_percent,
+                          premium_field=exc.field if isinstance(exc, PremiumRequired) else None)
     except ServiceError as exc:
         flash(str(exc), "error")
     else:
@@ -491,9 +518,14 @@ def _validation_response(errors: FormErrors, auction_id: int | None = None, kind
 @bp.post("/new/validate")
 @login_required
 def validate_new():
-    """Check the listing form without saving it (photos are checked on submit)."""
+    """Check the listing form without saving it (photos are checked on submit); a Premium type a free seller chose is said at once."""
     draft, errors = _read_listing_form(request.form, request.files, editing=False)
     errors.update({k: v for k, v in listings.listing_errors(draft, photos_required=False).items() if k not in errors})
+    if "kind" not in errors:
+        try:
+            premium.check_kind(draft.kind, premium.seller_limits(current_user.id))
+        except PremiumRequired as exc:
+            errors["kind"] = exc.render(grouped)
     return _validation_response(errors)
 
 

@@ -1,9 +1,10 @@
-"""The auction page's price chart: an SVG step line drawn from the read model's price steps."""
+"""Server-drawn SVG charts: the auction page's price step line, and the seller statistics' daily counts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 CHART_WIDTH, CHART_HEIGHT = 320, 96
 
@@ -57,3 +58,30 @@ def with_chart(page):
         start, start_price, until = page.chart_span
         page.chart = price_chart(start, start_price, page.price_steps, until)
     return page
+
+
+@dataclass(frozen=True)
+class DailyChart:
+    """Counts per day as SVG polylines on one scale: `lines` is ((name, points), ...), `high` the top of the scale."""
+
+    lines: tuple[tuple[str, str], ...]
+    high: int
+    start: date
+    end: date
+
+
+def daily_chart(days: Sequence[date], series: dict[str, Sequence[int]]) -> DailyChart:
+    """Scale daily counts (one value per day in `days`, oldest first) into the chart box, one line per series."""
+    high = max([1, *(max(values, default=0) for values in series.values())])
+    pad = 4
+    step = (CHART_WIDTH - 2 * pad) / max(len(days) - 1, 1)
+
+    def points(values: Sequence[int]) -> str:
+        return " ".join(f"{round(pad + i * step, 1)},{round(CHART_HEIGHT - pad - v / high * (CHART_HEIGHT - 2 * pad), 1)}" for i, v in enumerate(values))
+
+    return DailyChart(tuple((name, points(values)) for name, values in series.items()), high, days[0], days[-1])
+
+
+def statistics_chart(series) -> DailyChart:
+    """The chart of a seller_stats.DailySeries: views, watchers and bids per day."""
+    return daily_chart(series.days, {"views": series.views, "watchers": series.watchers, "bids": series.bids})

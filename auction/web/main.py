@@ -16,13 +16,14 @@ bp = Blueprint("main", __name__)
 
 @bp.get("/")
 def index():
-    """The live auctions (of one category with ?category=<slug>), the ones ending soonest first."""
+    """The live auctions (of one category with ?category=<slug>): featured (Premium sellers') first, then ending soonest."""
     categories = catalog.categories()
     slug = request.args.get("category", "")
     category = next((c for c in categories if c.slug == slug), None)
     if slug and category is None:
         abort(404)
-    context = {"auctions": catalog.home_auctions(category=category), "categories": categories, "category": category}
+    shown = catalog.showcase(category=category)
+    context = {"auctions": shown.auctions, "featured_ids": shown.featured, "categories": categories, "category": category}
     # A history restore after a pill was pressed needs the whole page, not the grid.
     if is_htmx() and request.headers.get("HX-History-Restore-Request") != "true":
         return render_template("_partials/listing.html", **context)

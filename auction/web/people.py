@@ -7,8 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from auction import numbers
-from auction.services import activity, catalog, names, profiles, ratings, relisting, subscriptions
-from auction.services.errors import ServiceError
+from auction.services import activity, catalog, names, profiles, ratings, relisting, seller_stats, subscriptions
+from auction.services.errors import PremiumRequired, ServiceError
+from auction.web.chart import statistics_chart
 from auction.web.formatting import grouped
 from auction.web.htmx import is_htmx
 
@@ -37,8 +38,11 @@ def dashboard():
     if tab not in TABS:
         tab = "bidding"
     board = activity.dashboard(current_user.id)
+    stats = seller_stats.seller_statistics(current_user.id) if tab == "selling" else None
     template = "people/_dashboard_tab.html" if is_htmx() else "people/dashboard.html"
-    return render_template(template, board=board, tab=tab, tabs=TABS, premium=subscriptions.state(current_user.id))
+    return render_template(
+        template, board=board, tab=tab, tabs=TABS, premium=subscriptions.state(current_user.id), stats=stats, chart_of=statistics_chart
+    )
 
 
 @bp.get("/users/<int:user_id>")
@@ -109,6 +113,9 @@ def relist(auction_id: int):
             return redirect(url_for("people.dashboard", tab="selling"), 303)
     try:
         new_id = relisting.relist(auction_id, current_user.id, starts_at)
+    except PremiumRequired as exc:
+        flash(str(exc), "premium")  # an error with a link to /premium (templates/_partials/flashes.html)
+        return redirect(url_for("people.dashboard", tab="selling"), 303)
     except ServiceError as exc:
         if exc.status in (403, 404):
             abort(exc.status)

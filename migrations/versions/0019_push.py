@@ -1,7 +1,7 @@
 """web push: browser subscriptions, and "push" rows in the outbox
 
 Revision ID: 0019_push
-Revises: 0017_premium
+Revises: 0018_premium_gates
 Create Date: 2026-11-30 19:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "0019_push"
-down_revision = "0017_premium"
+down_revision = "0018_premium_gates"
 branch_labels = None
 depends_on = None
 

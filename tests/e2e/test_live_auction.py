@@ -21,6 +21,7 @@ from auction.models import Auction, utcnow
 from auction.services import bidding, ledger
 from auction.services.demo import demo_photo
 from auction.services.listings import ListingDraft, create_listing
+from tests.premium_helpers import make_premium
 from tests.servers import run_server
 
 pytestmark = pytest.mark.browser
@@ -334,6 +335,7 @@ def test_the_controls_follow_each_bid_and_keep_what_the_reader_typed(browser, ap
 
 def test_a_sealed_bid_note_and_an_admins_cancel_stay_through_a_push(browser, app, site, people, make_user):
     admin = make_user("Ada", is_demo=True, is_admin=True)
+    make_premium(app, people["seller"])  # a sealed-bid auction needs Premium
     auction_id = list_item(app, people["seller"], "Tin soldier", kind="sealed_first")
     bid(app, auction_id, people["anna"], 50)
     anna = open_auction(browser, site, "Anna", people["anna"], auction_id)
