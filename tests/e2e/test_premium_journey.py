@@ -6,6 +6,7 @@ Screenshots of /premium and the dashboard go to /tmp/premium-shots/ for a person
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -31,9 +32,18 @@ def stars_in(text: str) -> int:
 
 
 def check_layout(page, width: int) -> None:
+    """One header row holding the mark, nothing in it overlapping, and no sideways scrolling."""
     assert header_height(page) <= 64, "the header wrapped"
     assert page.evaluate("document.documentElement.scrollWidth") <= width, "the page scrolls sideways"
     assert page.locator("#nav-premium").is_visible()
+    boxes = page.evaluate(
+        "[...document.querySelectorAll('.nav > *, .nav-links > li, .nav-tools > *, .nav-user > *')]"
+        ".filter(e => e.offsetParent !== null && !e.matches('.nav-links, .nav-user, .nav-tools'))"
+        ".map(e => { const r = e.getBoundingClientRect(); return [e.className, r.left, r.right]; })"
+    )
+    boxes.sort(key=lambda box: box[1])
+    for (name, _left, right), (next_name, next_left, _right) in itertools.pairwise(boxes):
+        assert right <= next_left + 0.5, f"{name} overlaps {next_name} at {width} px"
 
 
 def switch_language(page, button: str) -> None:
