@@ -1,7 +1,7 @@
 """Chromium journey (issue 13, Premium): pay one period from the balance through the confirm step,
 see it on /premium, in the header and on the profile, in English and Russian, at 375 px and 1280 px.
 
-Screenshots of /premium and the dashboard go to /tmp/premium-shots/ for a person to look at.
+Screenshots of /premium, the dashboard and the profile go to /tmp/premium-shots/ for a person to look at.
 """
 
 from __future__ import annotations
@@ -94,11 +94,12 @@ def test_pay_premium_from_the_balance_and_see_it_everywhere(browser, demo_site, 
 
     for width in (375, 1280):
         page.set_viewport_size({"width": width, "height": 900})
-        for path, name in (("/premium", "premium"), ("/dashboard", "dashboard")):
+        for path, name in (("/premium", "premium"), ("/dashboard", "dashboard"), (f"/users/{daria}", "profile")):
             page.goto(demo_site + path)
             check_layout(page, width)
             page.screenshot(path=str(SHOTS / f"{name}-en-{width}.png"), full_page=True)
-        assert "renewal off" in page.locator("#dashboard-premium").inner_text()
+            if name == "dashboard":
+                assert "renewal off" in page.locator("#dashboard-premium").inner_text()
 
     # Russian, through the header's own switch (in the account menu on a wide screen).
     page.goto(demo_site + "/premium")
@@ -115,7 +116,7 @@ def test_pay_premium_from_the_balance_and_see_it_everywhere(browser, demo_site, 
 
     for width in (375, 1280):
         page.set_viewport_size({"width": width, "height": 900})
-        for path, name in (("/premium", "premium"), ("/dashboard", "dashboard")):
+        for path, name in (("/premium", "premium"), ("/dashboard", "dashboard"), (f"/users/{daria}", "profile")):
             page.goto(demo_site + path)
             check_layout(page, width)
             page.screenshot(path=str(SHOTS / f"{name}-ru-{width}.png"), full_page=True)
