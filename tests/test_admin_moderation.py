@@ -140,8 +140,11 @@ def test_refund_from_the_panel_through_the_fake_bot_api(make_app, make_user, fak
         html = page(client.get("/admin/payments?q=charge-admin-1"))
         row = html.select_one(f"#payment-{payment_id}")
         assert "80 ⭐" in row.get_text()
-        response = client.post(row.select_one("form")["action"], data={"csrf_token": csrf_token(client, "/admin/payments")},
-                               follow_redirects=True)
+        assert "Stars purchase" in row.select_one(".payment-kind").get_text()
+        confirm = page(client.get(row.select_one("a.btn")["href"]))
+        assert "leave their wallet" in confirm.select_one("#refund-confirm").get_text()
+        response = client.post(confirm.select_one("#refund-confirm form")["action"],
+                               data={"csrf_token": csrf_token(client, "/admin/payments")}, follow_redirects=True)
         assert "refunded" in page(response).select_one(".flash-success").get_text()
         call = fake_telegram.wait_for_call("refundStarPayment")
         assert call["telegram_payment_charge_id"] == "charge-admin-1"

@@ -73,7 +73,7 @@ def test_done_when_buy_100_pay_status_and_redelivery(bot_app, fake_telegram):
         status = said(fake_telegram, alice, since=mark)
         assert "Available: 100 ⭐" in status["text"]
         assert "Reserved for bids: 0 ⭐" in status["text"]
-        assert "Subscription: none" in status["text"]
+        assert "Premium: none" in status["text"]
         assert "Leading in 0 auctions" in status["text"] and "Outbid in 0 auctions" in status["text"]
 
         mark = fake_telegram.mark()

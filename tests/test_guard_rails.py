@@ -57,7 +57,8 @@ OTHER_OBJECTS = {
     **{(method, endpoint): "tests/test_admin_access.py (404 for everyone but admins)" for method, endpoint in (
         ("POST", "admin.suspend"), ("POST", "admin.restore"), ("POST", "admin.cancel_auction"),
         ("POST", "admin.category_update"), ("POST", "admin.payout_approve"), ("POST", "admin.payout_reject"),
-        ("POST", "admin.payment_refund"), ("GET", "admin.ticket"), ("POST", "admin.ticket_answer"),
+        ("POST", "admin.payment_refund"), ("GET", "admin.payment_refund_confirm"), ("GET", "admin.ticket"),
+        ("POST", "admin.ticket_answer"),
         ("POST", "admin.ticket_close"),
     )},
 }

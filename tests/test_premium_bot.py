@@ -85,7 +85,7 @@ def test_subscribe_pay_renew_twice_and_status(bot_app, fake_telegram):
 
         mark = fake_telegram.mark()
         fake_telegram.inject_message(alice, "/status")
-        assert "Subscription: active until" in said(fake_telegram, alice, since=mark)["text"]
+        assert "· renews in Telegram" in said(fake_telegram, alice, since=mark)["text"]
     with bot_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Subscription)) == 2
         assert db.session.scalar(select(func.count()).select_from(Payment)) == 2
@@ -175,7 +175,7 @@ def test_admin_refund_ends_the_period_it_paid_for(bot_app, fake_telegram, make_u
         mark = fake_telegram.mark()
         fake_telegram.inject_refunded_payment(alice, payload, 250, "refund-me")
         fake_telegram.inject_message(alice, "/status")
-        assert "Subscription: none" in said(fake_telegram, alice, since=mark, contains="Subscription")["text"]
+        assert "Premium: none" in said(fake_telegram, alice, since=mark, contains="Premium:")["text"]
     assert revenue(bot_app) == 0
 
 

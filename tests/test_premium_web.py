@@ -63,7 +63,8 @@ def test_pay_from_balance_with_confirm_step(app, user_client):
     state = page(response).select_one("#premium-state").get_text(" ", strip=True)
     assert "You have Premium until" in state and "Renewal is off" in state
     assert available(app, user_client.user_id) == 50
-    assert "Premium, paid from your wallet" in page(user_client.get("/wallet")).get_text()
+    line = page(user_client.get("/wallet")).select_one("#wallet-history li").get_text(" ", strip=True)
+    assert line.startswith("Premium, 30 days") and "paid from your wallet" in line and line.endswith("−250 ⭐")
 
     # The same form sent twice (a double click) pays once.
     user_client.post("/premium/pay", data=data, follow_redirects=True)
@@ -230,8 +231,10 @@ def test_admin_refunds_a_premium_charge_from_the_payments_list(bot_app, fake_tel
     sign_in(client, admin)
     with run_bot(bot_app):
         row = page(client.get("/admin/payments?q=premium-charge-1")).select_one("tr[id^=payment-]")
-        assert "250 ⭐" in row.get_text()
-        response = client.post(row.select_one("form")["action"], data={"csrf_token": csrf_token(client, "/admin/payments")},
+        assert "250 ⭐" in row.get_text() and row.select_one(".payment-kind").get_text(strip=True) == "Premium"
+        confirm = page(client.get(row.select_one("a.btn")["href"])).select_one("#refund-confirm")
+        assert "this ends the Premium period the charge paid for" in confirm.get_text(" ", strip=True)
+        response = client.post(confirm.select_one("form")["action"], data={"csrf_token": csrf_token(client, "/admin/payments")},
                                follow_redirects=True)
         assert "refunded" in page(response).select_one(".flash-success").get_text()
     assert fake_telegram.calls("refundStarPayment")[-1]["telegram_payment_charge_id"] == "premium-charge-1"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from auction.extensions import db
-from auction.models import Auction, Bid, Subscription, utcnow
-from auction.services import ledger, rules
+from auction.models import Auction, Bid, utcnow
+from auction.services import ledger, rules, subscriptions
 
 OPEN_KINDS = ("english", "dutch")
 
@@ -18,24 +17,19 @@ OPEN_KINDS = ("english", "dutch")
 class AccountStatus:
     available: int
     held: int
-    subscription_until: datetime | None
+    premium: subscriptions.State  # the same Premium state the web pages show
     leading: int
     outbid: int
     sealed: int
 
 
 def account_status(user_id: int) -> AccountStatus:
-    """Balances, the active subscription's end, and live auctions where the user leads or was outbid.
+    """Balances, Premium (until when, renewal, how it is paid), and live auctions where the user leads or was outbid.
 
     Sealed-bid auctions are counted apart: whether a sealed bid leads is secret until the end.
     """
     balances = ledger.balances(user_id)
     now = utcnow()
-    subscription_until = db.session.scalar(
-        select(func.max(Subscription.expires_at)).where(
-            Subscription.user_id == user_id, Subscription.status == "active", Subscription.expires_at > now
-        )
-    )
     bid_on = (
         select(Auction.id, Auction.kind, Auction.leading_bidder_id)
         .where(Auction.status == "live", Auction.id.in_(select(Bid.auction_id).where(Bid.bidder_id == user_id)))
@@ -48,4 +42,4 @@ def account_status(user_id: int) -> AccountStatus:
             leading += 1
         else:
             outbid += 1
-    return AccountStatus(balances.available, balances.held, subscription_until, leading, outbid, sealed)
+    return AccountStatus(balances.available, balances.held, subscriptions.state(user_id, now), leading, outbid, sealed)

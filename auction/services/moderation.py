@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import Exists, Select, String, cast, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from auction.extensions import db
-from auction.models import Auction, Category, Payment, User
+from auction.models import Auction, Category, Payment, Subscription, User
 from auction.services import audit, lifecycle, notifications, staff
 from auction.services.errors import NotFound, ServiceError
 from auction.services.transaction import atomic
@@ -174,9 +175,35 @@ def find_auctions(query: str = "", status: str | None = None, limit: int = 50) -
     return list(db.session.scalars(statement.order_by(Auction.id.desc()).limit(limit)))
 
 
-def find_payments(query: str = "", limit: int = 50) -> list[Payment]:
-    """Telegram payments by number, charge id, or the payer's name, username or Telegram id; newest first."""
-    statement = select(Payment).join(User, User.id == Payment.user_id).options(selectinload(Payment.user))
+PAYMENT_KINDS = ("all", "premium", "purchase")
+
+
+@dataclass(frozen=True)
+class FoundPayment:
+    """A Telegram payment in the admin's list; `premium` when it paid for a Premium period, else it bought Stars."""
+
+    payment: Payment
+    premium: bool
+
+
+def _premium_period() -> Exists:
+    return select(Subscription.id).where(Subscription.payment_id == Payment.id).exists()
+
+
+def _payments() -> Select:
+    return (
+        select(Payment, _premium_period().label("premium"))
+        .join(User, User.id == Payment.user_id)
+        .options(selectinload(Payment.user))
+    )
+
+
+def find_payments(query: str = "", limit: int = 50, kind: str = "all") -> list[FoundPayment]:
+    """Telegram payments by number, charge id, or the payer's name, username or Telegram id; newest first.
+
+    `kind` (PAYMENT_KINDS): "premium" keeps the charges that paid for Premium, "purchase" the Stars purchases.
+    """
+    statement = _payments()
     query = (query or "").strip().lstrip("#@")
     if query:
         pattern = _like(query)
@@ -189,4 +216,15 @@ def find_payments(query: str = "", limit: int = 50) -> list[Payment]:
                 func.lower(func.coalesce(User.username, "")).like(pattern, escape="\\"),
             )
         )
-    return list(db.session.scalars(statement.order_by(Payment.id.desc()).limit(limit)))
+    if kind == "premium":
+        statement = statement.where(_premium_period())
+    elif kind == "purchase":
+        statement = statement.where(~_premium_period())
+    rows = db.session.execute(statement.order_by(Payment.id.desc()).limit(limit))
+    return [FoundPayment(payment, bool(premium)) for payment, premium in rows]
+
+
+def find_payment(payment_id: int) -> FoundPayment | None:
+    """One Telegram payment with its kind (for the refund's confirm step), or None."""
+    row = db.session.execute(_payments().where(Payment.id == payment_id)).first()
+    return FoundPayment(row[0], bool(row[1])) if row else None

@@ -67,8 +67,8 @@ def premium_until(user_id: int | None, at: datetime | None = None) -> datetime |
 
 
 def is_premium(user_id: int | None, at: datetime | None = None) -> bool:
-    """True while a paid Premium period covers `at` (default now, UTC)."""
-    return premium_until(user_id, at) is not None
+    """True while a paid Premium period covers `at` (default now, UTC); one query (the header and profiles ask it)."""
+    return user_id is not None and _period_end(user_id, at or utcnow()) is not None
 
 
 def allowance(user_id: int | None, at: datetime | None = None) -> Allowance:

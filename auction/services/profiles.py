@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from auction.extensions import db
 from auction.models import Auction, User
-from auction.services import achievements, ratings
+from auction.services import achievements, premium, ratings
 from auction.services.names import public_initials, public_name
 
 PAST_SALES_LIMIT = 20
@@ -43,6 +43,7 @@ class Profile:
     badges: list[achievements.BadgeProgress]
     live_auctions: list[Auction]
     past_sales: list[PastSale]
+    premium: bool  # a paid Premium period covers now
 
     @property
     def badges_awarded(self) -> int:
@@ -81,4 +82,5 @@ def profile(user_id: int) -> Profile | None:
         badges=achievements.badges(user_id),
         live_auctions=live,
         past_sales=[PastSale(*row) for row in sales],
+        premium=premium.is_premium(user_id),
     )

@@ -3,7 +3,8 @@
 A buyer's win is one line, "Won «…» −405 ⭐" (the price; the platform's fee is the
 seller's cost and never appears on the buyer's side); a seller's sale is "Sold «…» +405 ⭐"
 with the fee and what they received; a reservation is "Held for your bid on «…»" and its
-return "Released".
+return "Released". A Premium period is "Premium, 30 days −250 ⭐", paid from the balance or,
+marked as such, in Telegram (the wallet's balance does not change then).
 """
 
 from __future__ import annotations
@@ -23,10 +24,15 @@ class StatementLine:
     `fee` and `received` break it down; for a hold or release, `held_change` is what moved to or from reserve."""
 
     entry: wallet.HistoryEntry
-    kind: str  # won, sold, held, released, purchase, sandbox, refund, refund_canceled
+    kind: str  # won, sold, held, released, premium, premium_telegram, premium_refund, purchase, sandbox, refund, ...
     amount: int
     fee: int | None = None
     received: int | None = None
+
+    @property
+    def in_wallet(self) -> bool:
+        """False for a Premium charge (or its refund) paid in Telegram: the wallet's balance did not change."""
+        return self.kind not in ("premium_telegram", "premium_refund")
 
     @property
     def held_change(self) -> int:
@@ -65,6 +71,11 @@ def statement(user_id: int, page: int = 1, per_page: int = 20) -> tuple[list[Sta
             lines.append(StatementLine(entry, "held", entry.held_change))
         elif entry.reason == ledger.RELEASE:
             lines.append(StatementLine(entry, "released", -entry.held_change))
+        elif entry.reason == ledger.SUBSCRIPTION:
+            # From the balance the wallet pays; a Telegram charge moved none of the wallet's Stars.
+            lines.append(StatementLine(entry, "premium" if entry.change else "premium_telegram", -entry.amount))
+        elif entry.reason == ledger.SUBSCRIPTION_REFUND:
+            lines.append(StatementLine(entry, "premium_refund", entry.amount))
         else:
             lines.append(StatementLine(entry, entry.reason, entry.change))
     return lines, history

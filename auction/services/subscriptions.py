@@ -81,6 +81,11 @@ class State:
     def telegram(self) -> bool:
         return self.source == "telegram"
 
+    @property
+    def renewal(self) -> str:
+        """How Premium goes on after `until`: "telegram" (Telegram charges), "balance" (the wallet pays) or "off"."""
+        return (self.source or "off") if self.renews else "off"
+
 
 @dataclass(frozen=True)
 class Paid:

@@ -11,8 +11,12 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 
 from auction.extensions import db
-from auction.models import Auction, Hold, LedgerAccount, LedgerTransfer
+from auction.models import Auction, Hold, LedgerAccount, LedgerTransfer, Payment
 from auction.models.money import USER_ACCOUNT_KINDS
+from auction.services import ledger
+
+# A Premium charge paid in Telegram and its refund: they move platform revenue, not the person's accounts.
+TELEGRAM_PREMIUM_REASONS = (ledger.SUBSCRIPTION, ledger.SUBSCRIPTION_REFUND)
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class HistoryEntry:
     auction_id: int | None
     auction_title: str | None
     payment_id: int | None
+    amount: int = 0  # the transfer's own amount in Stars (a Telegram Premium charge moves none of the user's)
 
     @property
     def change(self) -> int:
@@ -64,7 +69,11 @@ class ActiveHold:
 
 
 def history(user_id: int, page: int = 1, per_page: int = 20) -> HistoryPage:
-    """The user's movements, newest first, one page at a time."""
+    """The user's movements, newest first, one page at a time.
+
+    Besides the transfers of the user's own accounts, it lists the Premium charges (and their
+    refunds) the user paid in Telegram: they never touch the wallet, but belong on its statement.
+    """
     page = max(1, page)
     per_page = max(1, min(per_page, 100))
     account_ids = list(
@@ -72,10 +81,11 @@ def history(user_id: int, page: int = 1, per_page: int = 20) -> HistoryPage:
             select(LedgerAccount.id).where(LedgerAccount.user_id == user_id, LedgerAccount.kind.in_(USER_ACCOUNT_KINDS))
         )
     )
-    if not account_ids:
-        return HistoryPage(entries=[], page=page, per_page=per_page, total=0)
     kinds = dict(db.session.execute(select(LedgerAccount.id, LedgerAccount.kind).where(LedgerAccount.id.in_(account_ids))).all())
-    mine = or_(LedgerTransfer.debit_account_id.in_(account_ids), LedgerTransfer.credit_account_id.in_(account_ids))
+    telegram_premium = LedgerTransfer.reason.in_(TELEGRAM_PREMIUM_REASONS) & LedgerTransfer.payment_id.in_(
+        select(Payment.id).where(Payment.user_id == user_id)
+    )
+    mine = or_(LedgerTransfer.debit_account_id.in_(account_ids), LedgerTransfer.credit_account_id.in_(account_ids), telegram_premium)
     total = db.session.scalar(select(func.count()).select_from(LedgerTransfer).where(mine))
     rows = db.session.execute(
         select(LedgerTransfer, Auction.title)
@@ -102,6 +112,7 @@ def history(user_id: int, page: int = 1, per_page: int = 20) -> HistoryPage:
                 auction_id=transfer.auction_id,
                 auction_title=title,
                 payment_id=transfer.payment_id,
+                amount=transfer.amount,
             )
         )
     return HistoryPage(entries=entries, page=page, per_page=per_page, total=total)

@@ -37,6 +37,12 @@ def _page(link: str | None = None, status: int = 200):
     ), status
 
 
+@bp.app_template_global("header_premium")
+def header_premium() -> bool:
+    """Whether the signed-in person has Premium now, for the mark next to their name in the header."""
+    return premium.is_premium(current_user.id)
+
+
 @bp.get("/premium")
 def page():
     """Free and Premium side by side, the price in Stars, and the viewer's subscription with its buttons."""

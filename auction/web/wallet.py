@@ -6,6 +6,7 @@ import logging
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from auction import numbers, rate_limits
@@ -48,8 +49,11 @@ def history_label(line: statement.StatementLine) -> str:
         return _("Sold “%(title)s”", title=title)
     if line.kind == "won":
         return _("Won “%(title)s”", title=title)
-    if line.kind == ledger.SUBSCRIPTION:
-        return _("Premium, paid from your wallet")
+    if line.kind in ("premium", "premium_telegram"):
+        days = current_app.config["PREMIUM_PERIOD_DAYS"]
+        return ngettext("Premium, %(num)d day", "Premium, %(num)d days", days)
+    if line.kind == "premium_refund":
+        return _("Premium payment refunded")
     if line.kind == ledger.PAYOUT:
         return _("Payout requested")
     if line.kind == ledger.PAYOUT_RETURNED:

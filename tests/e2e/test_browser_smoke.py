@@ -117,7 +117,8 @@ def test_error_pages_show_up_after_a_boosted_click(browser, demo_site):
 
     # The session expires in another tab: the CSRF token on this page is no longer valid.
     context.clear_cookies()
-    page.get_by_role("button", name="Sign out").click()
+    page.locator(".account-menu summary").click()
+    page.locator(".account-menu").get_by_role("button", name="Sign out").click()
     page.get_by_role("heading", name="Bad request").wait_for()
     assert "Your form expired or came from another site" in page.locator(".error-page").inner_text()
     # The browser logs the refused request, and the page's live stream may be refused too

@@ -22,7 +22,7 @@ def profile_reply(profile: TelegramProfile) -> dict:
     user = registered(profile)
     found = profiles.profile(user.id)
     with speaking_to(user):
-        lines = [found.name]
+        lines = [found.name + (" ✦ " + _("Premium") if found.premium else "")]
         for label, summary in ((_("As a seller:"), found.as_seller), (_("As a buyer:"), found.as_buyer)):
             if summary.count:
                 lines.append(f"{label} ★ {summary.average} · " + ngettext("%(num)d rating", "%(num)d ratings", summary.count))

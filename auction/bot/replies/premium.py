@@ -26,6 +26,18 @@ def _when(user: User, at) -> str:
     return format_datetime(at.astimezone(ZoneInfo(user.timezone or "UTC")), "d MMMM yyyy, HH:mm", locale=str(get_locale()))
 
 
+def renewal_words(state: subscriptions.State) -> str:
+    """How Premium goes on, in the words the dashboard uses too."""
+    return {"telegram": _("renews in Telegram"), "balance": _("renews from your Stars")}.get(state.renewal, _("renewal off"))
+
+
+def premium_line(user: User, state: subscriptions.State) -> str:
+    """/status's Premium line: the end in the person's zone, renewal and how it is paid; or none."""
+    if not state.premium:
+        return _("Premium: none")
+    return _("Premium: until %(date)s · %(renewal)s", date=_when(user, state.until), renewal=renewal_words(state))
+
+
 def _page_button() -> list[dict]:
     return [{"text": _("Open the Premium page"), "url": current_app.config["BASE_URL"] + "/premium"}]
 

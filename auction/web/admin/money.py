@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, render_template, request
+from flask import abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -51,9 +51,22 @@ def ledger_check():
 
 @bp.get("/payments")
 def payments_list():
-    """Telegram payments, newest first; find one by number, charge id or payer."""
+    """Telegram payments, newest first, labelled Premium or Stars purchase; find one by number, charge id or payer, filter by kind."""
     query = request.args.get("q", "")[:128]
-    return render_template("admin/payments.html", payments=moderation.find_payments(query), q=query, bot_running=bot_is_available())
+    kind = request.args.get("kind", "all")
+    if kind not in moderation.PAYMENT_KINDS:
+        kind = "all"
+    return render_template("admin/payments.html", payments=moderation.find_payments(query, kind=kind), q=query, kind=kind,
+                           kinds=moderation.PAYMENT_KINDS, bot_running=bot_is_available())
+
+
+@bp.get("/payments/<int:payment_id>/refund")
+def payment_refund_confirm(payment_id: int):
+    """The refund's confirm step: what the refund gives back and, for a Premium charge, that it ends the period."""
+    found = moderation.find_payment(payment_id)
+    if found is None:
+        abort(404)
+    return render_template("admin/payment_refund.html", found=found, q=request.args.get("q", ""), bot_running=bot_is_available())
 
 
 @bp.post("/payments/<int:payment_id>/refund")
