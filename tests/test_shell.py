@@ -197,7 +197,7 @@ def test_telegram_language_beats_the_browser_language(client, make_user):
     sign_in(client, make_user("Ivan", language_code="ru"))
     response = client.get("/", headers={"Accept-Language": "en-US,en"})
     assert language(response) == "ru"
-    assert page(response).select_one(".nav-user button").get_text(strip=True) == "Выйти"
+    assert page(response).select_one(".nav-user .account-menu form[action='/logout'] button").get_text(strip=True) == "Выйти"
 
 
 def test_regional_telegram_language_code_counts(client, make_user):
