@@ -103,11 +103,11 @@ def report(rating_id: int):
 @login_required
 def relist(auction_id: int):
     """Relist an unsold auction with the same photos and terms, now or at a chosen time."""
-    from auction.web.auctions import _parse_local_time
+    from auction.web.auctions.listing_form import parse_local_time
 
     starts_at = None
     if request.form.get("when") == "later":
-        starts_at = _parse_local_time(request.form.get("starts_at", ""))
+        starts_at = parse_local_time(request.form.get("starts_at", ""))
         if starts_at is None:
             flash(_("Pick the date and time the auction opens."), "error")
             return redirect(url_for("people.dashboard", tab="selling"), 303)
