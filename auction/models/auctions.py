@@ -90,6 +90,11 @@ class Auction(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     relists_left: Mapped[int] = mapped_column(Integer, default=0)  # automatic relists still to make when unsold
     relisted_as_id: Mapped[int | None] = mapped_column(ForeignKey("auctions.id"))
+    # Hidden by moderation (services/moderation.py): out of every listing, its page only for the
+    # seller, people with a bid on it and admins; it still runs to its end, but takes no new offers.
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden_reason: Mapped[str | None] = mapped_column(String(500))
+    hidden_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     seller: Mapped[User] = relationship(foreign_keys=[seller_id])
     category: Mapped[Category | None] = relationship()

@@ -10,10 +10,10 @@ from auction.models import Auction, Category
 
 
 def live_auctions(limit: int = 48, category: Category | None = None) -> list[Auction]:
-    """Auctions open for bids (in `category` when given), the ones ending soonest first."""
+    """Auctions open for bids (in `category` when given), the ones ending soonest first; none hidden by moderation."""
     query = (
         select(Auction)
-        .where(Auction.status == "live")
+        .where(Auction.status == "live", Auction.hidden_at.is_(None))
         .options(selectinload(Auction.images), selectinload(Auction.category))
         .order_by(Auction.ends_at, Auction.id)
         .limit(limit)

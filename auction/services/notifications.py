@@ -145,6 +145,13 @@ for _kind in (
         buttons=_open_button,
     ),
     Kind(
+        "auction_hidden",
+        _l("Auction hidden by moderation"),
+        lambda **p: _l("“%(title)s” was hidden by moderation. Reason: %(reason)s. It is out of every listing and takes no new bids; "
+                       "bids already made stand.", **p),
+        buttons=_open_button,
+    ),
+    Kind(
         "ending_soon",
         _l("Ends soon"),
         lambda **p: _l("“%(title)s” ends in less than %(minutes)s min. Current price: %(price)s ⭐.", **p),
