@@ -17,9 +17,22 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from flask import Flask
 
+from auction.bot.runtime import bot_runtime
 from auction.services import email, lifecycle, payments, saved_searches, watchlist
 
 log = logging.getLogger("auction.jobs")
+
+
+def reconcile_refunds() -> list[int]:
+    """Settle refunds whose answer was lost against Telegram's getStarTransactions; returns the payments settled.
+
+    Does nothing while the bot is not running (the next run catches up).
+    """
+    runtime = bot_runtime()
+    if not runtime.running or not payments.pending_refund_ids():
+        return []
+    result = payments.reconcile_refunds(runtime.star_transactions)
+    return result.refunded + result.not_refunded
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,7 @@ JOBS: list[Job] = [
     Job("remind_ending_soon", watchlist.remind_ending_soon, every_seconds=30),
     Job("alert_saved_searches", saved_searches.alert_saved_searches, every_seconds=60),
     Job("send_due_emails", email.send_due_emails, every_seconds=5),
+    Job("reconcile_refunds", reconcile_refunds, every_seconds=300),
 ]
 
 
