@@ -1,7 +1,16 @@
 """Analytics for the admin panel: aggregate queries over a date range (UTC days, both ends included).
 
-Every figure is one grouped query on an indexed column (`created_at`, `closed_at`, the ledger's
-`reason, created_at`), so a 90-day report stays cheap with 100,000 auctions. Amounts are Stars.
+Each figure is aggregated in SQL over an indexed range (`created_at`, `closed_at`, the ledger's
+`reason, created_at`); the auction indexes cover every column read, so those scans never touch
+the table. Measured with bench/search.py at 100,000 auctions and 1,000,000 bids (README):
+
+- daily series are one statement of per-day range counts (`_daily`), not a GROUP BY on a
+  computed day, which would evaluate a date function on every row (several times slower);
+- who was active or bid is counted per person with EXISTS on the (user, created_at) indexes,
+  not as DISTINCT over every bid of the range;
+- status, kind and category come from one grouped scan of the auctions created in the range.
+
+Amounts are Stars.
 """
 
 from __future__ import annotations
@@ -9,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Date, and_, case, cast, func, select, union
+from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select, true, union_all
 
 from auction.extensions import db
 from auction.models import Auction, Bid, Category, LedgerAccount, LedgerTransfer, User
@@ -88,20 +97,33 @@ def date_range(start: date | None, end: date | None, today: date) -> tuple[date,
     return start, end
 
 
-def _day(column):
-    """The UTC calendar day of a timestamp column, on SQLite (stored in UTC) and PostgreSQL."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return cast(func.timezone("UTC", column), Date)
-    return func.date(column)
+_DAILY: dict[tuple[str, int], object] = {}  # built statements by (series, days): building one costs more than running it
 
 
-def _as_date(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+def _daily(name: str, value, column, where, start: date, end: date) -> list[tuple[date, int]]:
+    """`value` (an aggregate) over the rows matching `where` for each UTC day `start`..`end`, in one statement.
+
+    Each day is its own range on `column`'s index: counting index entries is several times
+    cheaper than a GROUP BY on a day computed from every row. `name` keys the built statement.
+    """
+    count = (end - start).days + 1
+    statement = _DAILY.get((name, count))
+    if statement is None:
+        parts = [
+            select(literal(i).label("day"),
+                   select(value).where(where, column >= bindparam(f"s{i}"), column < bindparam(f"e{i}")).scalar_subquery().label("value"))
+            for i in range(count)
+        ]
+        statement = _DAILY.setdefault((name, count), union_all(*parts))
+    first = datetime.combine(start, time.min, tzinfo=UTC)
+    bounds = {}
+    for i in range(count):
+        bounds[f"s{i}"], bounds[f"e{i}"] = first + timedelta(days=i), first + timedelta(days=i + 1)
+    rows = db.session.execute(statement, bounds).all()
+    return [(start + timedelta(days=i), int(v or 0)) for i, v in rows]
 
 
-def _series(rows, start: date, end: date) -> Series:
-    counts = {_as_date(day): int(value or 0) for day, value in rows}
-    days = [(start + timedelta(days=i), counts.get(start + timedelta(days=i), 0)) for i in range((end - start).days + 1)]
+def _series(days: list[tuple[date, int]]) -> Series:
     peak = max((value for _, value in days), default=0)
     width = 100 / len(days)
     bars = [
@@ -122,25 +144,36 @@ def report(start: date, end: date, locale: str = "en") -> Report:
 
     people_total = session.scalar(select(func.count()).select_from(User).where(User.created_at < until))
     people_new = session.scalar(select(func.count()).select_from(User).where(between(User.created_at)))
-    bidders = select(Bid.bidder_id.label("user_id")).where(between(Bid.created_at))
-    sellers = select(Auction.seller_id.label("user_id")).where(between(Auction.created_at))
-    signed_in = select(User.id.label("user_id")).where(between(User.last_login_at))
-    active = union(bidders, sellers, signed_in).subquery()
-    people_active = session.scalar(select(func.count()).select_from(active))
-    people_bidding = session.scalar(select(func.count(func.distinct(Bid.bidder_id))).where(between(Bid.created_at)))
+    bid = exists().where(Bid.bidder_id == User.id, between(Bid.created_at))
+    listed = exists().where(Auction.seller_id == User.id, between(Auction.created_at))
+    people_active, people_bidding = session.execute(
+        select(func.count(User.id), func.count(case((bid, 1))))
+        .where(or_(bid, listed, between(User.last_login_at)))
+    ).one()
 
     created = between(Auction.created_at)
-    by_status = dict(session.execute(select(Auction.status, func.count()).where(created).group_by(Auction.status)).all())
-    by_kind = dict(session.execute(select(Auction.kind, func.count()).where(created).group_by(Auction.kind)).all())
+    sold_price = case((Auction.winner_id.is_not(None), Auction.final_price), else_=0)
+    groups = session.execute(
+        select(Auction.status, Auction.kind, Auction.category_id, func.count(), func.sum(sold_price))
+        .where(created)
+        .group_by(Auction.status, Auction.kind, Auction.category_id)
+    ).all()
+    by_status: dict[str, int] = {}
+    by_kind: dict[str, int] = {}
+    by_category: dict[int, list[int]] = {}
+    for status, kind, category_id, count, total in groups:
+        by_status[status] = by_status.get(status, 0) + count
+        by_kind[kind] = by_kind.get(kind, 0) + count
+        if category_id is not None:
+            figures = by_category.setdefault(category_id, [0, 0])
+            figures[0] += count
+            figures[1] += int(total or 0)
 
-    bid_day = _day(Bid.created_at)
-    bids = _series(session.execute(select(bid_day, func.count()).where(between(Bid.created_at)).group_by(bid_day)).all(), start, end)
+    bids = _series(_daily("bids", func.count(), Bid.created_at, true(), start, end))
 
     sold = and_(Auction.status == "ended", between(Auction.closed_at), Auction.winner_id.is_not(None))
-    close_day = _day(Auction.closed_at)
-    volume = _series(
-        session.execute(select(close_day, func.sum(Auction.final_price)).where(sold).group_by(close_day)).all(), start, end
-    )
+    volume = _series(_daily("volume", func.sum(Auction.final_price), Auction.closed_at,
+                            and_(Auction.status == "ended", Auction.winner_id.is_not(None)), start, end))
     sales = session.scalar(select(func.count()).select_from(Auction).where(sold))
 
     moved = between(LedgerTransfer.created_at)
@@ -158,19 +191,11 @@ def report(start: date, end: date, locale: str = "en") -> Report:
         )
     )
 
-    sold_price = case((Auction.winner_id.is_not(None), Auction.final_price), else_=0)
-    top_categories = [
-        Ranked(Category(name_en=name_en, name_ru=name_ru).name(locale), count, int(total or 0))
-        for name_en, name_ru, count, total in session.execute(
-            select(Category.name_en, Category.name_ru, func.count(Auction.id), func.sum(sold_price))
-            .select_from(Auction)
-            .join(Category, Category.id == Auction.category_id)
-            .where(created)
-            .group_by(Category.id, Category.name_en, Category.name_ru)
-            .order_by(func.count(Auction.id).desc(), Category.name_en)
-            .limit(5)
-        ).all()
-    ]
+    categories = session.scalars(select(Category).where(Category.id.in_(by_category))).all() if by_category else []
+    top_categories = sorted(
+        (Ranked(category.name(locale), *by_category[category.id]) for category in categories),
+        key=lambda ranked: (-ranked.count, ranked.name),
+    )[:5]
     top_sellers = [
         Ranked(_name(first, last, username, user_id), count, int(total or 0))
         for user_id, first, last, username, count, total in session.execute(
