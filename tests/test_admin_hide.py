@@ -128,3 +128,15 @@ def test_only_admins_hide(app, people, admin):
         with pytest.raises(NotFound):
             moderation.unhide_auction(alice, auction_id)
     assert auction_row(app, auction_id).hidden_at is None
+
+
+def test_only_bidders_hear_that_a_hidden_auction_ends_soon(app, people, admin):
+    seller, alice, bob = people
+    auction_id = new_auction(app, seller, ends_at=utcnow() + timedelta(minutes=5))
+    with app.app_context():
+        bidding.place_bid(auction_id, alice, 20)
+        watchlist.watch(bob, auction_id)
+        moderation.hide_auction(admin, auction_id, "Under review")
+        watchlist.remind_ending_soon()
+        told = set(db.session.scalars(select(Notification.user_id).where(Notification.kind == "ending_soon")))
+    assert told == {alice}
