@@ -8,7 +8,8 @@ the table. Measured with bench/search.py at 100,000 auctions and 1,000,000 bids 
   computed day, which would evaluate a date function on every row (several times slower);
 - who was active or bid is counted per person with EXISTS on the (user, created_at) indexes,
   not as DISTINCT over every bid of the range;
-- status, kind and category come from one grouped scan of the auctions created in the range.
+- auctions listed per status, kind and category are ranges of the (value, created_at) indexes;
+  a category's volume is what sold in the range (closed_at), like the gross volume.
 
 Amounts are Stars.
 """
@@ -22,6 +23,7 @@ from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select
 
 from auction.extensions import db
 from auction.models import Auction, Bid, Category, LedgerAccount, LedgerTransfer, User
+from auction.models.auctions import AUCTION_KINDS, AUCTION_STATUSES
 from auction.services import ledger
 
 MAX_DAYS = 366
@@ -97,7 +99,26 @@ def date_range(start: date | None, end: date | None, today: date) -> tuple[date,
     return start, end
 
 
-_DAILY: dict[tuple[str, int], object] = {}  # built statements by (series, days): building one costs more than running it
+_BUILT: dict[tuple[str, int], object] = {}  # statements by (figure, parts): building one costs more than running it
+
+
+def _counted(name: str, column, values: list, created_since: datetime, created_until: datetime) -> dict:
+    """How many auctions were created in [`created_since`, `created_until`) for each of `values` of `column`.
+
+    One statement of per-value ranges on the (column, created_at) index; `name` keys the built statement.
+    """
+    statement = _BUILT.get((name, len(values)))
+    if statement is None:
+        parts = [
+            select(literal(i).label("n"),
+                   select(func.count()).where(column == bindparam(f"v{i}"), Auction.created_at >= bindparam("since"),
+                                              Auction.created_at < bindparam("until")).scalar_subquery().label("value"))
+            for i in range(len(values))
+        ]
+        statement = _BUILT.setdefault((name, len(values)), union_all(*parts))
+    params = {f"v{i}": value for i, value in enumerate(values)}
+    rows = db.session.execute(statement, {**params, "since": created_since, "until": created_until}).all()
+    return {values[i]: int(count) for i, count in rows if count}
 
 
 def _daily(name: str, value, column, where, start: date, end: date) -> list[tuple[date, int]]:
@@ -107,14 +128,14 @@ def _daily(name: str, value, column, where, start: date, end: date) -> list[tupl
     cheaper than a GROUP BY on a day computed from every row. `name` keys the built statement.
     """
     count = (end - start).days + 1
-    statement = _DAILY.get((name, count))
+    statement = _BUILT.get((name, count))
     if statement is None:
         parts = [
             select(literal(i).label("day"),
                    select(value).where(where, column >= bindparam(f"s{i}"), column < bindparam(f"e{i}")).scalar_subquery().label("value"))
             for i in range(count)
         ]
-        statement = _DAILY.setdefault((name, count), union_all(*parts))
+        statement = _BUILT.setdefault((name, count), union_all(*parts))
     first = datetime.combine(start, time.min, tzinfo=UTC)
     bounds = {}
     for i in range(count):
@@ -151,23 +172,10 @@ def report(start: date, end: date, locale: str = "en") -> Report:
         .where(or_(bid, listed, between(User.last_login_at)))
     ).one()
 
-    created = between(Auction.created_at)
-    sold_price = case((Auction.winner_id.is_not(None), Auction.final_price), else_=0)
-    groups = session.execute(
-        select(Auction.status, Auction.kind, Auction.category_id, func.count(), func.sum(sold_price))
-        .where(created)
-        .group_by(Auction.status, Auction.kind, Auction.category_id)
-    ).all()
-    by_status: dict[str, int] = {}
-    by_kind: dict[str, int] = {}
-    by_category: dict[int, list[int]] = {}
-    for status, kind, category_id, count, total in groups:
-        by_status[status] = by_status.get(status, 0) + count
-        by_kind[kind] = by_kind.get(kind, 0) + count
-        if category_id is not None:
-            figures = by_category.setdefault(category_id, [0, 0])
-            figures[0] += count
-            figures[1] += int(total or 0)
+    by_status = _counted("status", Auction.status, list(AUCTION_STATUSES), since, until)
+    by_kind = _counted("kind", Auction.kind, list(AUCTION_KINDS), since, until)
+    categories = {category.id: category for category in session.scalars(select(Category))}
+    listed_in = _counted("category", Auction.category_id, list(categories), since, until) if categories else {}
 
     bids = _series(_daily("bids", func.count(), Bid.created_at, true(), start, end))
 
@@ -191,10 +199,13 @@ def report(start: date, end: date, locale: str = "en") -> Report:
         )
     )
 
-    categories = session.scalars(select(Category).where(Category.id.in_(by_category))).all() if by_category else []
+    sold_in = dict(session.execute(
+        select(Auction.category_id, func.sum(Auction.final_price)).where(sold, Auction.category_id.is_not(None)).group_by(Auction.category_id)
+    ).all())
     top_categories = sorted(
-        (Ranked(category.name(locale), *by_category[category.id]) for category in categories),
-        key=lambda ranked: (-ranked.count, ranked.name),
+        (Ranked(categories[cid].name(locale), listed_in.get(cid, 0), int(sold_in.get(cid) or 0))
+         for cid in set(listed_in) | set(sold_in) if cid in categories),
+        key=lambda ranked: (-ranked.count, -ranked.volume, ranked.name),
     )[:5]
     top_sellers = [
         Ranked(_name(first, last, username, user_id), count, int(total or 0))

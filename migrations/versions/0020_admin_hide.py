@@ -1,7 +1,8 @@
 """auctions hidden by moderation; covering indexes for analytics
 
 An admin may hide an auction with a reason: who hid it, when and why are kept on the row.
-The analytics report's two auction indexes now hold every column it reads (index-only scans).
+Analytics: auctions listed are counted per status, kind and category on (value, created_at)
+indexes; the sales index holds every column the report reads (index-only scans).
 
 Revision ID: 0020_admin_hide
 Revises: 0016_harden
@@ -19,17 +20,17 @@ depends_on = None
 
 
 REPORT_INDEXES = [
-    ("ix_auctions_created_at", "ix_auctions_created_at_report",
-     ["created_at"], ["created_at", "status", "kind", "category_id", "winner_id", "final_price"]),
-    ("ix_auctions_status_closed_at", "ix_auctions_status_closed_at_report",
-     ["status", "closed_at"], ["status", "closed_at", "winner_id", "seller_id", "final_price"]),
+    ("ix_auctions_status_created_at", ["status", "created_at"]),
+    ("ix_auctions_kind_created_at", ["kind", "created_at"]),
+    ("ix_auctions_category_id_created_at", ["category_id", "created_at"]),
+    ("ix_auctions_status_closed_at_report", ["status", "closed_at", "winner_id", "seller_id", "category_id", "final_price"]),
 ]
 
 
 def upgrade():
-    for old, new, _old_columns, columns in REPORT_INDEXES:
-        op.drop_index(old, table_name="auctions")
-        op.create_index(new, "auctions", columns, unique=False)
+    op.drop_index("ix_auctions_status_closed_at", table_name="auctions")
+    for name, columns in REPORT_INDEXES:
+        op.create_index(name, "auctions", columns, unique=False)
     # Plain ADD COLUMNs, no batch copy: recreating `auctions` on SQLite would drop its search triggers.
     op.add_column('auctions', sa.Column('hidden_at', sa.DateTime(timezone=True), nullable=True))
     op.add_column('auctions', sa.Column('hidden_reason', sa.String(length=500), nullable=True))
@@ -43,9 +44,9 @@ def upgrade():
 
 
 def downgrade():
-    for old, new, old_columns, _columns in REPORT_INDEXES:
-        op.drop_index(new, table_name="auctions")
-        op.create_index(old, "auctions", old_columns, unique=False)
+    for name, _columns in reversed(REPORT_INDEXES):
+        op.drop_index(name, table_name="auctions")
+    op.create_index("ix_auctions_status_closed_at", "auctions", ["status", "closed_at"], unique=False)
     if op.get_bind().dialect.name != 'sqlite':
         op.drop_constraint(op.f('fk_auctions_hidden_by_users'), 'auctions', type_='foreignkey')
     op.drop_column('auctions', 'hidden_by')
