@@ -1,8 +1,9 @@
 """Analytics for the admin panel: aggregate queries over a date range (UTC days, both ends included).
 
 Each figure is aggregated in SQL over an indexed range (`created_at`, `closed_at`, the ledger's
-`reason, created_at`); the auction indexes cover every column read, so those scans never touch
-the table. Measured with bench/search.py at 100,000 auctions and 1,000,000 bids (README):
+`reason, created_at`); the sales index covers every column read, so those scans never touch the
+table. Measured with bench/search.py at 100,000 auctions and 1,000,000 bids (README): a 90-day
+report went from about 15 s of queries to about 0.15 s.
 
 - daily series are one statement of per-day range counts (`_daily`), not a GROUP BY on a
   computed day, which would evaluate a date function on every row (several times slower);
