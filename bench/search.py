@@ -283,7 +283,11 @@ def main() -> None:
     finally:
         if server is not None:
             server.terminate()
-            server.wait(timeout=30)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()  # the figures are taken; a slow graceful stop must not lose them
+                server.wait(timeout=30)
         cleanup()
 
     home = results["home page"][0]
