@@ -5,7 +5,7 @@
 
 Creates a fresh database (a new SQLite file, or a new schema in the PostgreSQL database given),
 generates the catalogue with bulk inserts, not the services (executemany on SQLite, COPY on
-PostgreSQL; the full-text index fills through its own triggers): 1,000 people, eight
+PostgreSQL, then VACUUM ANALYZE; the full-text index fills through its own triggers): 1,000 people, eight
 categories, `--auctions` auctions (60 % live, 10 % scheduled, 30 % ended; every type; some with
 buy it now) whose titles and descriptions mix a few common words, many ordinary ones and a
 rare one, and `--bids` bids spread over them (each auction's price and bid count follow its
@@ -165,8 +165,13 @@ def load(database_url: str, auctions: int, bids: int) -> float:
                                 copy.write_row(row)
                     for table in ("users", "categories", "auctions", "bids"):
                         cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-                        cursor.execute(f"ANALYZE {table}")
                 raw.commit()
+                # VACUUM sets the visibility map, as autovacuum soon does on a live database: without it
+                # every index-only scan (the analytics counts) still reads the table, 1.9 s against 0.18 s.
+                raw.driver_connection.autocommit = True
+                with raw.cursor() as cursor:
+                    for table in ("users", "categories", "auctions", "bids"):
+                        cursor.execute(f"VACUUM ANALYZE {table}")
         finally:
             raw.close()
         db.engine.dispose()
