@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from flask import Flask
 
+from auction.bot.runtime import bot_runtime
 from auction.services import (
     email,
     lifecycle,
@@ -30,6 +31,18 @@ from auction.services import (
 )
 
 log = logging.getLogger("auction.jobs")
+
+
+def reconcile_refunds() -> list[int]:
+    """Settle refunds whose answer was lost against Telegram's getStarTransactions; returns the payments settled.
+
+    Does nothing while the bot is not running (the next run catches up).
+    """
+    runtime = bot_runtime()
+    if not runtime.running or not payments.pending_refund_ids():
+        return []
+    result = payments.reconcile_refunds(runtime.star_transactions)
+    return result.refunded + result.not_refunded
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,7 @@ JOBS: list[Job] = [
     Job("send_due_pushes", push.send_due_pushes, every_seconds=5),
     # Page views counted in memory reach the sellers' statistics once a minute (services/view_counts.py).
     Job("flush_views", view_counts.flush_views, every_seconds=60, per_process=True),
+    Job("reconcile_refunds", reconcile_refunds, every_seconds=300),
 ]
 
 

@@ -62,6 +62,7 @@ class _Failure:
     description: str
     retry_after: int | None
     count: int
+    act: bool = False  # a dropped answer (error_code 0) of a request the fake did carry out
 
 
 class ApiError(Exception):
@@ -112,6 +113,10 @@ class FakeTelegram:
         self._webhook_override: str | None = None
         self.commands: dict[str, list[dict]] = {}
         self._charges: dict[str, int] = {}  # telegram_payment_charge_id -> the payer's user id
+        # The bot's Star transactions, oldest first, as getStarTransactions lists them: each
+        # payment made through the fake (incoming, `source` a user) and each refund (outgoing,
+        # `receiver` a user, the same id as the refunded charge).
+        self.star_transactions: list[dict] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.fake = self  # type: ignore[attr-defined]
@@ -220,7 +225,19 @@ class FakeTelegram:
             "provider_payment_charge_id": "",
             **fields,
         }
+        if currency == "XTR":
+            self.record_payment(user, charge_id, total_amount, payload)
         return self.inject_update({"message": self._incoming_message(user, successful_payment=payment)})
+
+    def record_payment(self, user: dict | int, charge_id: str, amount: int, payload: str = "") -> None:
+        """Telegram charged `user` `amount` Stars as `charge_id` (once): getStarTransactions lists it."""
+        with self._cond:
+            if any(t["id"] == charge_id and "source" in t for t in self.star_transactions):
+                return
+            self.star_transactions.append({
+                "id": charge_id, "amount": amount, "date": int(time.time()),
+                "source": {"type": "user", "transaction_type": "invoice_payment", "user": self._user(user), "invoice_payload": payload},
+            })
 
     def inject_refunded_payment(self, user: dict | int, payload: str, total_amount: int, charge_id: str,
                                 currency: str = "XTR") -> dict:
@@ -246,13 +263,14 @@ class FakeTelegram:
         with self._cond:
             self._failures.setdefault(method.lower(), []).append(_Failure(error_code, description, retry_after, count))
 
-    def drop_next(self, method: str, count: int = 1) -> None:
+    def drop_next(self, method: str, count: int = 1, after_doing: bool = False) -> None:
         """Take the next `count` calls of `method` but close the connection without an answer.
 
-        The caller cannot know whether Telegram acted on such a request (error_code 0 in `attempts`).
+        The caller cannot know whether Telegram acted on such a request (error_code 0 in `attempts`);
+        with `after_doing` the fake did carry it out (a refund made, its answer lost), else it did not.
         """
         with self._cond:
-            self._failures.setdefault(method.lower(), []).append(_Failure(0, "", None, count))
+            self._failures.setdefault(method.lower(), []).append(_Failure(0, "", None, count, act=after_doing))
 
     def calls(self, method: str | None = None) -> list[dict]:
         """Parameters of every successful call of `method` (all methods when None), oldest first."""
@@ -316,6 +334,9 @@ class FakeTelegram:
                 self._calls.append(Call(method, params, error_code=failure.error_code))
                 self._cond.notify_all()
         if failure is not None and failure.error_code == 0:
+            if failure.act:
+                with contextlib.suppress(ApiError):
+                    handler(params)
             return 0, {}
         if failure is not None:
             answer = {"ok": False, "error_code": failure.error_code, "description": failure.description}
@@ -462,8 +483,19 @@ class FakeTelegram:
         return True
 
     def _api_refundstarpayment(self, params: dict) -> bool:
-        if not params.get("telegram_payment_charge_id"):
+        charge_id = params.get("telegram_payment_charge_id")
+        if not charge_id:
             raise ApiError(400, "Bad Request: CHARGE_ID_EMPTY")
+        with self._cond:
+            charge = next((t for t in self.star_transactions if t["id"] == charge_id and "source" in t), None)
+            if any(t["id"] == charge_id and "receiver" in t for t in self.star_transactions):
+                raise ApiError(400, "Bad Request: CHARGE_ALREADY_REFUNDED")
+            # A charge the fake never saw (a payment a test stored directly) is refunded without a record.
+            if charge is not None:
+                self.star_transactions.append({
+                    "id": charge_id, "amount": charge["amount"], "date": int(time.time()),
+                    "receiver": {"type": "user", "transaction_type": "invoice_payment", "user": charge["source"]["user"]},
+                })
         return True
 
     def _api_edituserstarsubscription(self, params: dict) -> bool:
@@ -479,7 +511,11 @@ class FakeTelegram:
         return True
 
     def _api_getstartransactions(self, params: dict) -> dict:
-        return {"transactions": []}
+        offset, limit = int(params.get("offset") or 0), int(params.get("limit") or 100)
+        if offset < 0 or not 1 <= limit <= 100:
+            raise ApiError(400, "Bad Request: invalid offset or limit")
+        with self._cond:
+            return {"transactions": [dict(t) for t in self.star_transactions[offset:offset + limit]]}
 
     def _api_close(self, params: dict) -> bool:
         return True

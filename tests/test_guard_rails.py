@@ -59,7 +59,8 @@ OTHER_OBJECTS = {
         ("POST", "admin.category_update"), ("POST", "admin.payout_approve"), ("POST", "admin.payout_reject"),
         ("POST", "admin.payment_refund"), ("GET", "admin.payment_refund_confirm"), ("GET", "admin.ticket"),
         ("POST", "admin.ticket_answer"),
-        ("POST", "admin.ticket_close"),
+        ("POST", "admin.ticket_close"), ("POST", "admin.hide_auction"), ("POST", "admin.unhide_auction"),
+        ("POST", "admin.payment_reconcile"), ("POST", "admin.review_keep"), ("POST", "admin.review_remove"),
     )},
 }
 PUBLIC_OTHER_OBJECTS = {("GET", "people.profile")}  # a public profile: anyone may read it

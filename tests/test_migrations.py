@@ -58,6 +58,27 @@ def test_upgrade_from_empty_creates_every_table(empty_app):
     assert current_revision() == head_revision(empty_app)
 
 
+def search_triggers() -> set[str]:
+    """The triggers that keep the full-text index in step with `auctions` (0014_search)."""
+    with db.engine.connect() as connection:
+        if db.engine.dialect.name == "sqlite":
+            return set(connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars())
+        return set(connection.exec_driver_sql(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'auctions'::regclass AND NOT tgisinternal").scalars())
+
+
+def test_every_later_revision_keeps_the_search_triggers(empty_app):
+    """A batch rewrite of `auctions` on SQLite silently drops its triggers (0018 once did)."""
+    flask_migrate.upgrade(revision="0014_search")
+    expected = search_triggers()
+    assert expected
+    flask_migrate.upgrade()
+    assert search_triggers() == expected
+    flask_migrate.downgrade(revision="0014_search")
+    assert search_triggers() == expected
+    flask_migrate.upgrade()  # the ledger check after every test reads today's tables
+
+
 def test_models_and_migrations_do_not_drift(empty_app):
     flask_migrate.upgrade()
     assert schema_drift() == []

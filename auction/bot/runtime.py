@@ -17,13 +17,13 @@ import contextlib
 import logging
 
 from flask import Flask, current_app
-from telegram import Bot, LabeledPrice, Update
+from telegram import Bot, LabeledPrice, TransactionPartnerUser, Update
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
 from auction.bot.dispatcher import OutboxDispatcher
 from auction.bot.replies.payments import invoice_texts, subscription_invoice_texts
-from auction.services.payments import RefundDeclined
+from auction.services.payments import RefundDeclined, StarTransaction
 from auction.services.subscriptions import TELEGRAM_PERIOD_SECONDS, RenewalNotChanged
 
 log = logging.getLogger("auction.bot")
@@ -76,6 +76,10 @@ async def _edit_star_subscription(bot: Bot, telegram_user_id: int, charge_id: st
 
 async def _refund_star_payment(bot: Bot, telegram_user_id: int, charge_id: str) -> None:
     await bot.refund_star_payment(telegram_user_id, charge_id)
+
+
+async def _star_transactions(bot: Bot, offset: int, limit: int):
+    return await bot.get_star_transactions(offset=offset, limit=limit)
 
 
 class BotRuntime:
@@ -239,6 +243,20 @@ class BotRuntime:
             if "charge_already_refunded" in error.message.lower():
                 return
             raise RefundDeclined(error.message) from error
+
+    def star_transactions(self, offset: int, limit: int, timeout: float = 15.0) -> list[StarTransaction]:
+        """Bot API `getStarTransactions` (chronological, `limit` 1-100), from a worker thread: the
+        `list_transactions` of `payments.reconcile_refunds`.
+
+        A transaction's `refunded_to` is the user's Telegram id when its `receiver` is a
+        TransactionPartnerUser (an outgoing transfer to a user: a refund). Raises BotUnavailable,
+        telegram.error.TelegramError, TimeoutError.
+        """
+        found = self.call(_star_transactions, offset, limit, timeout=timeout)
+        return [
+            StarTransaction(t.id, t.amount, t.receiver.user.id if isinstance(t.receiver, TransactionPartnerUser) else None)
+            for t in found.transactions
+        ]
 
     def call(self, fn, *args, timeout: float = 10.0, **kwargs):
         """Run `await fn(bot, *args, **kwargs)` on the bot's loop from another thread (a view); returns its result.

@@ -94,6 +94,11 @@ class Auction(db.Model):
     # The platform's cut of this auction's sale in percent, fixed when listed (PLATFORM_FEE_PERCENT,
     # or PREMIUM_FEE_PERCENT for a Premium seller): a listing keeps its terms when Premium ends.
     fee_percent: Mapped[int] = mapped_column(Integer)
+    # Hidden by moderation (services/moderation.py): out of every listing, its page only for the
+    # seller, people with a bid on it and admins; it still runs to its end, but takes no new offers.
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden_reason: Mapped[str | None] = mapped_column(String(500))
+    hidden_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     seller: Mapped[User] = relationship(foreign_keys=[seller_id])
     category: Mapped[Category | None] = relationship()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from auction.extensions import db
 from auction.models.types import UTCDateTime, one_of, utcnow
 from auction.models.users import User
+
+if TYPE_CHECKING:
+    from auction.models.auctions import Auction
 
 RATING_DIRECTIONS = ("buyer_to_seller", "seller_to_buyer")
 
@@ -71,6 +75,7 @@ class Rating(db.Model):
 
     rater: Mapped[User] = relationship(foreign_keys=[rater_id])
     ratee: Mapped[User] = relationship(foreign_keys=[ratee_id])
+    auction: Mapped[Auction] = relationship()
 
 
 class ReviewReport(db.Model):
@@ -89,3 +94,4 @@ class ReviewReport(db.Model):
     upheld: Mapped[bool | None] = mapped_column(Boolean)
 
     rating: Mapped[Rating] = relationship()
+    reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])

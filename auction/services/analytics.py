@@ -1,7 +1,18 @@
 """Analytics for the admin panel: aggregate queries over a date range (UTC days, both ends included).
 
-Every figure is one grouped query on an indexed column (`created_at`, `closed_at`, the ledger's
-`reason, created_at`), so a 90-day report stays cheap with 100,000 auctions. Amounts are Stars.
+Each figure is aggregated in SQL over an indexed range (`created_at`, `closed_at`, the ledger's
+`reason, created_at`); the sales index covers every column read, so those scans never touch the
+table. Measured with bench/search.py at 100,000 auctions and 1,000,000 bids (README): a 90-day
+report went from about 15 s of queries to about 0.15 s.
+
+- daily series are one statement of per-day range counts (`_daily`), not a GROUP BY on a
+  computed day, which would evaluate a date function on every row (several times slower);
+- who was active or bid is counted per person with EXISTS on the (user, created_at) indexes,
+  not as DISTINCT over every bid of the range;
+- auctions listed per status, kind and category are ranges of the (value, created_at) indexes;
+  a category's volume is what sold in the range (closed_at), like the gross volume.
+
+Amounts are Stars.
 """
 
 from __future__ import annotations
@@ -9,10 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Date, and_, case, cast, func, select, union
+from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select, true, union_all
 
 from auction.extensions import db
 from auction.models import Auction, Bid, Category, LedgerAccount, LedgerTransfer, User
+from auction.models.auctions import AUCTION_KINDS, AUCTION_STATUSES
 from auction.services import ledger
 
 MAX_DAYS = 366
@@ -88,20 +100,52 @@ def date_range(start: date | None, end: date | None, today: date) -> tuple[date,
     return start, end
 
 
-def _day(column):
-    """The UTC calendar day of a timestamp column, on SQLite (stored in UTC) and PostgreSQL."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return cast(func.timezone("UTC", column), Date)
-    return func.date(column)
+_BUILT: dict[tuple[str, int], object] = {}  # statements by (figure, parts): building one costs more than running it
 
 
-def _as_date(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+def _counted(name: str, column, values: list, created_since: datetime, created_until: datetime) -> dict:
+    """How many auctions were created in [`created_since`, `created_until`) for each of `values` of `column`.
+
+    One statement of per-value ranges on the (column, created_at) index; `name` keys the built statement.
+    """
+    statement = _BUILT.get((name, len(values)))
+    if statement is None:
+        parts = [
+            select(literal(i).label("n"),
+                   select(func.count()).where(column == bindparam(f"v{i}"), Auction.created_at >= bindparam("since"),
+                                              Auction.created_at < bindparam("until")).scalar_subquery().label("value"))
+            for i in range(len(values))
+        ]
+        statement = _BUILT.setdefault((name, len(values)), union_all(*parts))
+    params = {f"v{i}": value for i, value in enumerate(values)}
+    rows = db.session.execute(statement, {**params, "since": created_since, "until": created_until}).all()
+    return {values[i]: int(count) for i, count in rows if count}
 
 
-def _series(rows, start: date, end: date) -> Series:
-    counts = {_as_date(day): int(value or 0) for day, value in rows}
-    days = [(start + timedelta(days=i), counts.get(start + timedelta(days=i), 0)) for i in range((end - start).days + 1)]
+def _daily(name: str, value, column, where, start: date, end: date) -> list[tuple[date, int]]:
+    """`value` (an aggregate) over the rows matching `where` for each UTC day `start`..`end`, in one statement.
+
+    Each day is its own range on `column`'s index: counting index entries is several times
+    cheaper than a GROUP BY on a day computed from every row. `name` keys the built statement.
+    """
+    count = (end - start).days + 1
+    statement = _BUILT.get((name, count))
+    if statement is None:
+        parts = [
+            select(literal(i).label("day"),
+                   select(value).where(where, column >= bindparam(f"s{i}"), column < bindparam(f"e{i}")).scalar_subquery().label("value"))
+            for i in range(count)
+        ]
+        statement = _BUILT.setdefault((name, count), union_all(*parts))
+    first = datetime.combine(start, time.min, tzinfo=UTC)
+    bounds = {}
+    for i in range(count):
+        bounds[f"s{i}"], bounds[f"e{i}"] = first + timedelta(days=i), first + timedelta(days=i + 1)
+    rows = db.session.execute(statement, bounds).all()
+    return [(start + timedelta(days=i), int(v or 0)) for i, v in rows]
+
+
+def _series(days: list[tuple[date, int]]) -> Series:
     peak = max((value for _, value in days), default=0)
     width = 100 / len(days)
     bars = [
@@ -122,25 +166,23 @@ def report(start: date, end: date, locale: str = "en") -> Report:
 
     people_total = session.scalar(select(func.count()).select_from(User).where(User.created_at < until))
     people_new = session.scalar(select(func.count()).select_from(User).where(between(User.created_at)))
-    bidders = select(Bid.bidder_id.label("user_id")).where(between(Bid.created_at))
-    sellers = select(Auction.seller_id.label("user_id")).where(between(Auction.created_at))
-    signed_in = select(User.id.label("user_id")).where(between(User.last_login_at))
-    active = union(bidders, sellers, signed_in).subquery()
-    people_active = session.scalar(select(func.count()).select_from(active))
-    people_bidding = session.scalar(select(func.count(func.distinct(Bid.bidder_id))).where(between(Bid.created_at)))
+    bid = exists().where(Bid.bidder_id == User.id, between(Bid.created_at))
+    listed = exists().where(Auction.seller_id == User.id, between(Auction.created_at))
+    people_active, people_bidding = session.execute(
+        select(func.count(User.id), func.count(case((bid, 1))))
+        .where(or_(bid, listed, between(User.last_login_at)))
+    ).one()
 
-    created = between(Auction.created_at)
-    by_status = dict(session.execute(select(Auction.status, func.count()).where(created).group_by(Auction.status)).all())
-    by_kind = dict(session.execute(select(Auction.kind, func.count()).where(created).group_by(Auction.kind)).all())
+    by_status = _counted("status", Auction.status, list(AUCTION_STATUSES), since, until)
+    by_kind = _counted("kind", Auction.kind, list(AUCTION_KINDS), since, until)
+    categories = {category.id: category for category in session.scalars(select(Category))}
+    listed_in = _counted("category", Auction.category_id, list(categories), since, until) if categories else {}
 
-    bid_day = _day(Bid.created_at)
-    bids = _series(session.execute(select(bid_day, func.count()).where(between(Bid.created_at)).group_by(bid_day)).all(), start, end)
+    bids = _series(_daily("bids", func.count(), Bid.created_at, true(), start, end))
 
     sold = and_(Auction.status == "ended", between(Auction.closed_at), Auction.winner_id.is_not(None))
-    close_day = _day(Auction.closed_at)
-    volume = _series(
-        session.execute(select(close_day, func.sum(Auction.final_price)).where(sold).group_by(close_day)).all(), start, end
-    )
+    volume = _series(_daily("volume", func.sum(Auction.final_price), Auction.closed_at,
+                            and_(Auction.status == "ended", Auction.winner_id.is_not(None)), start, end))
     sales = session.scalar(select(func.count()).select_from(Auction).where(sold))
 
     moved = between(LedgerTransfer.created_at)
@@ -164,19 +206,14 @@ def report(start: date, end: date, locale: str = "en") -> Report:
         )
     )
 
-    sold_price = case((Auction.winner_id.is_not(None), Auction.final_price), else_=0)
-    top_categories = [
-        Ranked(Category(name_en=name_en, name_ru=name_ru).name(locale), count, int(total or 0))
-        for name_en, name_ru, count, total in session.execute(
-            select(Category.name_en, Category.name_ru, func.count(Auction.id), func.sum(sold_price))
-            .select_from(Auction)
-            .join(Category, Category.id == Auction.category_id)
-            .where(created)
-            .group_by(Category.id, Category.name_en, Category.name_ru)
-            .order_by(func.count(Auction.id).desc(), Category.name_en)
-            .limit(5)
-        ).all()
-    ]
+    sold_in = dict(session.execute(
+        select(Auction.category_id, func.sum(Auction.final_price)).where(sold, Auction.category_id.is_not(None)).group_by(Auction.category_id)
+    ).all())
+    top_categories = sorted(
+        (Ranked(categories[cid].name(locale), listed_in.get(cid, 0), int(sold_in.get(cid) or 0))
+         for cid in set(listed_in) | set(sold_in) if cid in categories),
+        key=lambda ranked: (-ranked.count, -ranked.volume, ranked.name),
+    )[:5]
     top_sellers = [
         Ranked(_name(first, last, username, user_id), count, int(total or 0))
         for user_id, first, last, username, count, total in session.execute(

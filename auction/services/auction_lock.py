@@ -11,7 +11,14 @@ from sqlalchemy import func, select
 from auction.extensions import db
 from auction.models import Auction, Bid, User
 from auction.services import events, notifications, rules
-from auction.services.errors import AuctionClosed, AuctionNotStarted, BidderSuspended, NotFound, OwnAuction
+from auction.services.errors import (
+    AuctionClosed,
+    AuctionHidden,
+    AuctionNotStarted,
+    BidderSuspended,
+    NotFound,
+    OwnAuction,
+)
 from auction.services.transaction import emit
 
 
@@ -40,12 +47,17 @@ def open_if_due(auction: Auction, now: datetime) -> None:
 
 
 def check_open(auction: Auction, now: datetime) -> None:
-    """Raises AuctionNotStarted or AuctionClosed unless the auction takes offers at `now`."""
+    """Raises AuctionNotStarted, AuctionClosed or AuctionHidden unless the auction takes offers at `now`.
+
+    A hidden auction (moderation) keeps running to its end, but takes no new offers while hidden.
+    """
     open_if_due(auction, now)
     if auction.status == "scheduled":
         raise AuctionNotStarted()
     if not rules.takes_offers(auction.status, auction.starts_at, auction.ends_at, now):
         raise AuctionClosed()
+    if auction.hidden_at is not None:
+        raise AuctionHidden()
 
 
 def check_bidder(auction: Auction, bidder: User | None) -> User:

@@ -111,6 +111,7 @@ class AuctionPage:
     released_hold: int | None = None
     # The winner's own name, unmasked, for the winner's page only.
     viewer_name: str | None = None
+    visible: bool = True  # False: hidden by moderation and this viewer has no part in it (see `shown_to`)
 
 
 def bidder_tag(auction_id: int, user_id: int) -> str:
@@ -203,6 +204,17 @@ def _history(auction: Auction, viewer_id: int | None, revealed: bool) -> list[Bi
     return rows[:HISTORY_LIMIT]
 
 
+def shown_to(auction: Auction, viewer_id: int | None, has_bid: bool, is_admin: bool) -> bool:
+    """Whether `viewer_id` may open the auction's page (and the bot's card).
+
+    An auction hidden by moderation is shown only to its seller, the people who bid on it
+    (they have Stars or a result at stake) and admins; everyone else gets "not found".
+    """
+    if auction.hidden_at is None or is_admin:
+        return True
+    return viewer_id is not None and (viewer_id == auction.seller_id or has_bid)
+
+
 def auction_page(
     auction_id: int, viewer_id: int | None, full: bool = True, is_admin: bool = False, signed_in: bool | None = None
 ) -> AuctionPage | None:
@@ -258,6 +270,7 @@ def auction_page(
         winner_tag=bidder_tag(auction.id, auction.winner_id) if auction.winner_id else None,
         viewer_won=viewer.role == "winner",
         viewer=viewer,
+        visible=shown_to(auction, viewer_id, own_bids > 0, is_admin),
     )
     if page.viewer_is_seller and auction.winner_id:
         page.buyer = db.session.get(User, auction.winner_id)
@@ -432,12 +445,12 @@ class AuctionCard:
 
 
 def auction_card(auction_id: int, viewer_id: int | None) -> AuctionCard | None:
-    """The bot's card of an auction for `viewer_id`, or None when there is no such auction.
+    """The bot's card of an auction for `viewer_id`, or None when there is no such auction (or it is hidden from them).
 
     `quick_bids` are the least offer and that plus QUICK_BID_STEPS increments (Stars).
     """
     page = auction_page(auction_id, viewer_id, full=False)
-    if page is None:
+    if page is None or not page.visible:
         return None
     auction, box, viewer = page.auction, page.box, page.viewer
     least = viewer.least_offer if viewer.least_offer is not None else box.min_next

@@ -29,7 +29,7 @@ def showcase(limit: int = 48, category: Category | None = None) -> Showcase:
     them. Ordering every live auction by "featured" instead would test each one of them.
     """
     now = utcnow()
-    conditions = [Auction.status == "live"]
+    conditions = [Auction.status == "live", Auction.hidden_at.is_(None)]  # none hidden by moderation
     if category is not None:
         conditions.append(Auction.category_id == category.id)
     premium_sellers = premium.premium_sellers(now)
@@ -59,7 +59,7 @@ def showcase(limit: int = 48, category: Category | None = None) -> Showcase:
         # Then the scheduled ones, opening soonest first: their cards count down to the opening.
         scheduled = (
             select(Auction)
-            .where(Auction.status == "scheduled")
+            .where(Auction.status == "scheduled", Auction.hidden_at.is_(None))
             .options(selectinload(Auction.images), selectinload(Auction.category))
             .order_by(Auction.starts_at, Auction.id)
             .limit(limit - len(auctions))

@@ -64,6 +64,13 @@ class AuctionClosed(ServiceError):
     status = 409
 
 
+class AuctionHidden(ServiceError):
+    """The auction is hidden by moderation: it takes no new bids or purchases until an admin shows it again."""
+
+    message = _l("This auction is hidden by moderation; it takes no new bids for now.")
+    status = 409
+
+
 class AuctionNotStarted(ServiceError):
     message = _l("This auction has not started yet.")
     status = 409

@@ -1,7 +1,13 @@
 """Moderation by admins: suspending and restoring people, cancelling auctions, editing categories.
 
 Every action checks the actor is an admin (NotFound otherwise) and writes the audit log in
-the same transaction. A suspended person cannot sign in (their sessions end at once), bid,
+the same transaction.
+
+Hiding an auction (`hide_auction`) is milder than cancelling it: the auction leaves the home
+page, search, saved-search alerts, profiles, the bot's /search and the watchlists of people
+without a bid on it, and its page is "not found" except for its seller, its bidders and admins
+(who see the reason). It still runs: bids already made stand, no new bid, buy-it-now or Dutch
+accept is taken while it is hidden, and it closes at its end as usual (cancel it to stop it). A suspended person cannot sign in (their sessions end at once), bid,
 list or pay (the bidding, listing and payment services refuse them); their live and
 scheduled auctions are cancelled, every hold released and the bidders told.
 """
@@ -17,8 +23,8 @@ from sqlalchemy import Exists, Select, String, cast, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from auction.extensions import db
-from auction.models import Auction, Category, Payment, Subscription, User
-from auction.services import audit, lifecycle, notifications, staff
+from auction.models import Auction, Category, Payment, Subscription, User, utcnow
+from auction.services import audit, lifecycle, notices, notifications, staff
 from auction.services.errors import NotFound, ServiceError
 from auction.services.transaction import atomic
 
@@ -111,6 +117,41 @@ def cancel_auction(admin_id: int, auction_id: int, reason: str, admin_ids: Colle
     audit.record(admin_id, "cancel_auction", "auction", auction_id, before, {"status": "canceled", "reason": reason})
 
 
+def _hidden(auction: Auction) -> dict:
+    return {"hidden": auction.hidden_at is not None, "reason": auction.hidden_reason, "status": auction.status}
+
+
+@atomic
+def hide_auction(admin_id: int, auction_id: int, reason: str, admin_ids: Collection[int] = ()) -> None:
+    """Hide an auction for `reason` (at most 500 characters); the seller is told why.
+
+    Hiding a hidden auction again only changes the reason. Raises NotFound, ReasonMissing.
+    """
+    staff.require_admin(admin_id, admin_ids)
+    reason = _reason(reason)
+    auction = db.session.get(Auction, auction_id)
+    if auction is None:
+        raise NotFound()
+    before = _hidden(auction)
+    if auction.hidden_at is None:
+        auction.hidden_at = utcnow()
+    auction.hidden_reason, auction.hidden_by = reason, admin_id
+    notices.notify(auction.seller_id, "auction_hidden", auction, dedupe=False, reason=reason)
+    audit.record(admin_id, "hide_auction", "auction", auction_id, before, _hidden(auction))
+
+
+@atomic
+def unhide_auction(admin_id: int, auction_id: int, admin_ids: Collection[int] = ()) -> None:
+    """Show a hidden auction again everywhere; it takes bids again while it runs. Raises NotFound."""
+    staff.require_admin(admin_id, admin_ids)
+    auction = db.session.get(Auction, auction_id)
+    if auction is None:
+        raise NotFound()
+    before = _hidden(auction)
+    auction.hidden_at = auction.hidden_reason = auction.hidden_by = None
+    audit.record(admin_id, "unhide_auction", "auction", auction_id, before, _hidden(auction))
+
+
 def _category_fields(slug: str, name_en: str, name_ru: str, position: int) -> dict:
     slug, name_en, name_ru = (slug or "").strip().lower(), (name_en or "").strip(), (name_ru or "").strip()
     if not SLUG.fullmatch(slug) or len(slug) > 64 or not name_en or not name_ru or max(len(name_en), len(name_ru)) > 64:
@@ -164,14 +205,17 @@ def find_people(query: str = "", limit: int = 50) -> list[User]:
     return list(db.session.scalars(statement.order_by(User.is_suspended.desc(), User.id.desc()).limit(limit)))
 
 
-def find_auctions(query: str = "", status: str | None = None, limit: int = 50) -> list[Auction]:
-    """Auctions whose title matches `query` (or whose number it is), of one status when given, newest first."""
+def find_auctions(query: str = "", status: str | None = None, limit: int = 50, hidden: bool = False) -> list[Auction]:
+    """Auctions whose title matches `query` (or whose number it is), of one status when given (only hidden ones
+    with `hidden`), newest first."""
     statement = select(Auction).options(selectinload(Auction.seller))
     query = (query or "").strip().lstrip("#")
     if query:
         statement = statement.where(or_(func.lower(Auction.title).like(_like(query), escape="\\"), cast(Auction.id, String) == query))
     if status:
         statement = statement.where(Auction.status == status)
+    if hidden:
+        statement = statement.where(Auction.hidden_at.is_not(None))
     return list(db.session.scalars(statement.order_by(Auction.id.desc()).limit(limit)))
 
 

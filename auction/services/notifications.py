@@ -176,6 +176,13 @@ for _kind in (
         buttons=_open_button,
     ),
     Kind(
+        "auction_hidden",
+        _l("Auction hidden by moderation"),
+        lambda **p: _l("“%(title)s” was hidden by moderation. Reason: %(reason)s. It is out of every listing and takes no new bids; "
+                       "bids already made stand.", **p),
+        buttons=_open_button,
+    ),
+    Kind(
         "ending_soon",
         _l("Ends soon"),
         lambda **p: _l("“%(title)s” ends in less than %(minutes)s min. Current price: %(price)s ⭐.", **p),
@@ -678,7 +685,8 @@ def auction_opened(auction: Auction) -> None:
 @atomic
 def remind_ending_soon(now: datetime | None = None) -> int:
     """Tell each watcher and bidder of a live auction that it ends soon, once per lead time
-    they chose (default 60 and 10 minutes before the end); returns how many were told.
+    they chose (default 60 and 10 minutes before the end); returns how many were told. Of an
+    auction hidden by moderation, only its bidders are told.
 
     Run by a job every 30 s; the once-only key per person, auction and lead time keeps an
     anti-sniping extension or two processes from repeating a reminder. When several lead
@@ -693,9 +701,9 @@ def remind_ending_soon(now: datetime | None = None) -> int:
     )
     told = 0
     for auction in auctions:
-        people = set(_watchers(auction.id)) | set(
-            db.session.scalars(select(Bid.bidder_id).where(Bid.auction_id == auction.id, Bid.is_automatic.is_(False)))
-        )
+        bidders = set(db.session.scalars(select(Bid.bidder_id).where(Bid.auction_id == auction.id, Bid.is_automatic.is_(False))))
+        # Hidden by moderation: only the people with a bid on it still hear about it.
+        people = bidders if auction.hidden_at is not None else set(_watchers(auction.id)) | bidders
         people.discard(auction.seller_id)
         left = auction.ends_at - now
         for user_id in sorted(people):

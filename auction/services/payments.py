@@ -18,12 +18,12 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from auction import stars
 from auction.extensions import db
-from auction.models import Payment, StarPurchase, SupportMessage, SupportTicket, User, utcnow
+from auction.models import LedgerTransfer, Payment, StarPurchase, SupportMessage, SupportTicket, User, utcnow
 from auction.services import ledger, subscriptions
 from auction.services.errors import Forbidden, NotFound, ServiceError
 from auction.services.notifications import notify
@@ -438,6 +438,108 @@ def handle_refunded_payment(telegram_id: int, charge_id: str) -> str:
         return "premium_ended" if subscriptions.record_refund(payment.id, tell=False) else "already"
     # The bot answers the refund message itself, so no outbox message here.
     return _mark_refunded(payment)
+
+
+# --- reconciliation -------------------------------------------------------------------
+#
+# A refund whose answer was lost stays in flight ("refund pending"). Telegram's own record
+# settles it: getStarTransactions lists the bot's Star transactions in chronological order;
+# a refund is an outgoing transaction whose `id` is the refunded charge's
+# telegram_payment_charge_id and whose `receiver` is a TransactionPartnerUser (type "user")
+# — Bot API, StarTransaction and TransactionPartner. Found: the refund is completed; the
+# whole list read without it: the Stars go back to the user and the payment is refundable
+# again. A list that could not be read whole decides nothing.
+
+STAR_TRANSACTIONS_PAGE = 100  # getStarTransactions' largest `limit`
+STAR_TRANSACTIONS_MAX_PAGES = 1_000  # 100,000 transactions read at most per reconciliation
+RECONCILE_GRACE = timedelta(minutes=2)  # the job leaves a refund this young alone: its request may still be on its way
+
+
+@dataclass(frozen=True)
+class StarTransaction:
+    """One of the bot's Telegram Star transactions, as reconciliation reads it (amount in Stars)."""
+
+    id: str
+    amount: int
+    refunded_to: int | None  # the receiving user's Telegram id when the receiver is a user (a refund), else None
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    refunded: list[int]  # payment ids whose refund Telegram made: completed now
+    not_refunded: list[int]  # payment ids Telegram did not refund: refundable again
+    undecided: list[int]  # payment ids left pending (Telegram's list could not be read whole)
+
+
+def refund_pending(payment_id: int) -> bool:
+    """True while a refund of the payment is in flight: its Stars set aside, Telegram's answer not known."""
+    payment = db.session.get(Payment, payment_id)
+    return payment is not None and payment.status == "paid" and ledger.reversed_amount(payment_id) > 0
+
+
+def refunds_pending_among(payment_ids: list[int]) -> set[int]:
+    """Which of `payment_ids` have a refund in flight (one query, for a list page)."""
+    return set(pending_refund_ids(among=payment_ids)) if payment_ids else set()
+
+
+def pending_refund_ids(started_before: datetime | None = None, among: list[int] | None = None) -> list[int]:
+    """Payments with a refund in flight (of those whose refund started before `started_before` when given), oldest first."""
+    refund = func.sum(case((LedgerTransfer.reason == ledger.REFUND, LedgerTransfer.amount), else_=0))
+    canceled = func.sum(case((LedgerTransfer.reason == ledger.REFUND_CANCELED, LedgerTransfer.amount), else_=0))
+    query = (
+        select(Payment.id)
+        .join(LedgerTransfer, LedgerTransfer.payment_id == Payment.id)
+        .where(Payment.status == "paid", LedgerTransfer.reason.in_((ledger.REFUND, ledger.REFUND_CANCELED)))
+        .group_by(Payment.id)
+        .having(refund > canceled)
+        .order_by(Payment.id)
+    )
+    if started_before is not None:
+        query = query.having(func.max(LedgerTransfer.created_at) < started_before)
+    if among is not None:
+        query = query.where(Payment.id.in_(among))
+    return list(db.session.scalars(query))
+
+
+def _refunded_charges(list_transactions: Callable[[int, int], list[StarTransaction]]) -> set[str] | None:
+    """Charge ids Telegram refunded to a user, from the whole transaction list; None when it could not be read whole."""
+    refunded: set[str] = set()
+    for page in range(STAR_TRANSACTIONS_MAX_PAGES):
+        batch = list_transactions(page * STAR_TRANSACTIONS_PAGE, STAR_TRANSACTIONS_PAGE)
+        refunded.update(t.id for t in batch if t.refunded_to is not None)
+        if len(batch) < STAR_TRANSACTIONS_PAGE:
+            return refunded
+    log.warning("reconciliation: more than %d Star transactions; pending refunds stay pending", STAR_TRANSACTIONS_MAX_PAGES * STAR_TRANSACTIONS_PAGE)
+    return None
+
+
+def reconcile_refunds(list_transactions: Callable[[int, int], list[StarTransaction]], payment_ids: list[int] | None = None,
+                      now: datetime | None = None) -> Reconciliation:
+    """Settle refunds in flight against Telegram's record (the payments given, or every one pending for RECONCILE_GRACE).
+
+    `list_transactions(offset, limit)` calls getStarTransactions. A refund found is completed
+    (marked refunded, the user told, the ledger unchanged: the Stars left at the refund's start);
+    one not found returns its Stars to the user's available balance. Running it again changes
+    nothing. Errors of `list_transactions` propagate (nothing is changed then).
+    """
+    if payment_ids is None:
+        payment_ids = pending_refund_ids((now or utcnow()) - RECONCILE_GRACE)
+    pending = [pid for pid in payment_ids if refund_pending(pid)]
+    if not pending:
+        return Reconciliation([], [], [])
+    refunded = _refunded_charges(list_transactions)
+    if refunded is None:
+        return Reconciliation([], [], pending)
+    done, back = [], []
+    for payment_id in pending:
+        charge = db.session.get(Payment, payment_id).telegram_payment_charge_id
+        if charge in refunded:
+            _finish_refund(payment_id)
+            done.append(payment_id)
+        else:
+            _cancel_refund(payment_id)
+            back.append(payment_id)
+    return Reconciliation(done, back, [])
 
 
 # --- support --------------------------------------------------------------------------

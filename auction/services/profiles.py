@@ -58,14 +58,14 @@ def profile(user_id: int) -> Profile | None:
     live = list(
         db.session.scalars(
             select(Auction)
-            .where(Auction.seller_id == user_id, Auction.status == "live")
+            .where(Auction.seller_id == user_id, Auction.status == "live", Auction.hidden_at.is_(None))
             .options(selectinload(Auction.images), selectinload(Auction.category))
             .order_by(Auction.ends_at, Auction.id)
         )
     )
     sales = db.session.execute(
         select(Auction.id, Auction.title, Auction.final_price, Auction.closed_at)
-        .where(Auction.seller_id == user_id, Auction.status == "ended", Auction.winner_id.is_not(None))
+        .where(Auction.seller_id == user_id, Auction.status == "ended", Auction.winner_id.is_not(None), Auction.hidden_at.is_(None))
         .order_by(Auction.closed_at.desc(), Auction.id.desc())
         .limit(PAST_SALES_LIMIT)
     ).all()

@@ -8,6 +8,7 @@ report a review; an admin upholds the report (the review is hidden) or dismisses
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from auction.extensions import db
 from auction.models import Auction, Rating, ReviewReport, User, utcnow
-from auction.services import achievements, notifications
+from auction.services import achievements, audit, notifications, staff
 from auction.services.errors import Forbidden, NotFound, ServiceError
 from auction.services.names import public_name
 from auction.services.transaction import atomic
@@ -219,33 +220,48 @@ def report_review(rating_id: int, reporter_id: int, reason: str = "") -> int:
 
 
 def reported_reviews() -> list[ReviewReport]:
-    """Open reports, oldest first, for the admins' moderation queue."""
+    """Open reports, oldest first, for the admins' moderation queue (each with its review, reporter, rater and ratee)."""
     return list(
         db.session.scalars(
             select(ReviewReport)
             .where(ReviewReport.resolved_at.is_(None))
-            .options(selectinload(ReviewReport.rating))
+            .options(
+                selectinload(ReviewReport.reporter),
+                selectinload(ReviewReport.rating).selectinload(Rating.rater),
+                selectinload(ReviewReport.rating).selectinload(Rating.ratee),
+                selectinload(ReviewReport.rating).selectinload(Rating.auction),
+            )
             .order_by(ReviewReport.created_at, ReviewReport.id)
         )
     )
 
 
+def open_report_count() -> int:
+    """How many reports wait for an admin (the badge on the admin panel's Reviews tab)."""
+    return db.session.scalar(select(func.count(ReviewReport.id)).where(ReviewReport.resolved_at.is_(None))) or 0
+
+
 @atomic
-def resolve_report(report_id: int, admin_id: int, uphold: bool) -> None:
+def resolve_report(report_id: int, admin_id: int, uphold: bool, admin_ids: Collection[int] = ()) -> None:
     """An admin's decision: upholding hides the review (and closes every open report on it); otherwise the report is dismissed.
 
-    Raises Forbidden for anyone but an admin, NotFound for an unknown report.
+    A hidden review leaves the ratee's profile and averages (`reviews`, `summary`). The decision is audit-logged.
+    Raises Forbidden for anyone but an admin (the `is_admin` flag or a Telegram id in `admin_ids`),
+    NotFound for an unknown or already resolved report.
     """
-    admin = db.session.get(User, admin_id)
-    if admin is None or not admin.is_admin:
+    if not staff.is_admin(db.session.get(User, admin_id), admin_ids):
         raise Forbidden()
     report = db.session.get(ReviewReport, report_id)
-    if report is None:
+    if report is None or report.resolved_at is not None:
         raise NotFound()
+    rating = report.rating
+    before = {"hidden": rating.hidden, "reason": report.reason, "reporter_id": report.reporter_id}
     now = utcnow()
     targets = [report]
     if uphold:
-        report.rating.hidden = True
+        rating.hidden = True
         targets = list(db.session.scalars(select(ReviewReport).where(ReviewReport.rating_id == report.rating_id, ReviewReport.resolved_at.is_(None))))
     for item in targets:
         item.resolved_at, item.resolved_by_id, item.upheld = now, admin_id, uphold
+    audit.record(admin_id, "remove_review" if uphold else "keep_review", "rating", rating.id, before,
+                 {"hidden": rating.hidden, "reports_closed": sorted(item.id for item in targets)})

@@ -249,7 +249,7 @@ def _buy_now_offered():
 
 
 def _conditions(filters: SearchFilters, category: Category | None, now: datetime) -> list:
-    conditions = [_status_condition(filters.status)]
+    conditions = [_status_condition(filters.status), Auction.hidden_at.is_(None)]  # hidden by moderation: in no listing
     if category is not None:
         conditions.append(Auction.category_id == category.id)
     if filters.kind:
@@ -327,7 +327,7 @@ def matching_query(terms: SearchTerms, filters: SearchFilters, sort: str, catego
 def search_auctions(query: str, filters: SearchFilters, sort: str, page: int = 1, per_page: int = PAGE_SIZE) -> SearchResults:
     """One page of the auctions matching `query` (words) and `filters`, in `sort` order.
 
-    Canceled auctions never show. An unknown category or sort is ignored, never an error.
+    Canceled auctions and auctions hidden by moderation never show. An unknown category or sort is ignored, never an error.
     """
     request = SearchRequest(query=query, filters=filters, sort=sort, page=page)
     page = max(1, min(page, MAX_PAGE))

@@ -72,7 +72,7 @@ def viewer_state(
         role = "leader"
     else:
         role = "bidder"  # signed in, may bid: with a stake or not yet
-    may_offer = is_open and signed_in and not is_seller
+    may_offer = is_open and signed_in and not is_seller and auction.hidden_at is None  # hidden: no new offers
     # Private: the English leader's maximum, or a sealed bidder's own bid.
     private = own_maximum if role == "leader" or (role == "bidder" and rules.is_sealed(auction.kind)) else None
     least = None

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from auction.extensions import db
-from auction.models import Auction, WatchlistEntry, utcnow
+from auction.models import Auction, Bid, WatchlistEntry, utcnow
 from auction.services import events, notifications, rules
 from auction.services.errors import Forbidden, NotFound, ServiceError
 from auction.services.transaction import atomic, emit
@@ -85,11 +85,15 @@ def watchers_count(auction_id: int) -> int:
 
 
 def watched_auctions(user_id: int, include_closed: bool = False) -> list[Auction]:
-    """The user's watchlist, the auctions ending soonest first."""
+    """The user's watchlist, the auctions ending soonest first.
+
+    An auction hidden by moderation stays only where the user has a stake in it (a bid).
+    """
+    stake = select(Bid.id).where(Bid.auction_id == Auction.id, Bid.bidder_id == user_id).exists()
     query = (
         select(Auction)
         .join(WatchlistEntry, WatchlistEntry.auction_id == Auction.id)
-        .where(WatchlistEntry.user_id == user_id)
+        .where(WatchlistEntry.user_id == user_id, or_(Auction.hidden_at.is_(None), stake))
         .options(selectinload(Auction.images))
         .order_by(Auction.ends_at, Auction.id)
     )

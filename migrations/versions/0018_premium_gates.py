@@ -14,6 +14,8 @@ import os
 from alembic import op
 import sqlalchemy as sa
 
+from auction.models import search
+
 
 revision = "0018_premium_gates"
 down_revision = "0017_premium"
@@ -36,6 +38,7 @@ def upgrade():
     op.execute(sa.text("UPDATE auctions SET fee_percent = :fee").bindparams(fee=_platform_fee_percent()))
     with op.batch_alter_table('auctions', schema=None) as batch_op:
         batch_op.alter_column('fee_percent', existing_type=sa.Integer(), nullable=False)
+    _restore_search_triggers()
     op.create_table('auction_views',
     sa.Column('auction_id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
@@ -49,3 +52,12 @@ def downgrade():
     op.drop_table('auction_views')
     with op.batch_alter_table('auctions', schema=None) as batch_op:
         batch_op.drop_column('fee_percent')
+    _restore_search_triggers()
+
+
+def _restore_search_triggers():
+    """SQLite's batch mode rebuilds `auctions`, which drops the full-text triggers of 0014: put them back."""
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in search.SQLITE_INDEX[1:]:  # the FTS table itself survives; its triggers do not
+            op.execute(statement)
+        op.execute(search.SQLITE_REBUILD)

@@ -5,7 +5,7 @@ stored once and named by a row here (the form carries a signed token for it) unt
 takes it over or a job removes it after the token expired.
 
 Revision ID: 0021_photo_edit
-Revises: 0019_push
+Revises: 0020_admin_hide
 Create Date: 2026-11-30 19:00:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = "0021_photo_edit"
-down_revision = "0019_push"
+down_revision = "0020_admin_hide"
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ again and write the audit log), then redirects back with a flash. `panel` holds 
 blueprint and the gate; each area's views join it when this package is imported.
 """
 
-from auction.web.admin import moderation, money, overview, support  # noqa: F401  (their routes join `bp`)
+from auction.web.admin import moderation, money, overview, reviews, support  # noqa: F401  (their routes join `bp`)
 from auction.web.admin.panel import bp
 
 __all__ = ["bp"]

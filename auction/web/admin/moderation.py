@@ -40,8 +40,9 @@ def auctions():
     query = request.args.get("q", "")[:100]
     status = request.args.get("status", "")
     status = status if status in AUCTION_STATUSES else ""
-    return render_template("admin/auctions.html", auctions=moderation.find_auctions(query, status or None), q=query,
-                           status=status, statuses=AUCTION_STATUSES)
+    hidden = request.args.get("hidden") == "1"
+    return render_template("admin/auctions.html", auctions=moderation.find_auctions(query, status or None, hidden=hidden), q=query,
+                           status=status, statuses=AUCTION_STATUSES, hidden=hidden)
 
 
 @bp.post("/auctions/<int:auction_id>/cancel")
@@ -49,6 +50,22 @@ def cancel_auction(auction_id: int):
     """Cancel an auction: holds released, bidders and seller told."""
     run(moderation.cancel_auction, current_user.id, auction_id, request.form.get("reason", ""), admin_ids(),
         success=_("Auction #%(id)s is cancelled; every hold was released.", id=auction_id))
+    return back("admin.auctions")
+
+
+@bp.post("/auctions/<int:auction_id>/hide")
+def hide_auction(auction_id: int):
+    """Hide an auction from every listing, with a reason the seller is told; it takes no new bids while hidden."""
+    run(moderation.hide_auction, current_user.id, auction_id, request.form.get("reason", ""), admin_ids(),
+        success=_("Auction #%(id)s is hidden; the seller was told why.", id=auction_id))
+    return back("admin.auctions")
+
+
+@bp.post("/auctions/<int:auction_id>/unhide")
+def unhide_auction(auction_id: int):
+    """Show a hidden auction again everywhere."""
+    run(moderation.unhide_auction, current_user.id, auction_id, admin_ids(),
+        success=_("Auction #%(id)s is shown again.", id=auction_id))
     return back("admin.auctions")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,6 +17,7 @@ from auction.web.formatting import grouped
 from auction.web.wallet import bot_is_available
 
 PAYOUT_FILTERS = ("pending", "paid", "rejected", "all")
+log = logging.getLogger(__name__)
 
 
 @bp.get("/payouts")
@@ -56,8 +59,9 @@ def payments_list():
     kind = request.args.get("kind", "all")
     if kind not in moderation.PAYMENT_KINDS:
         kind = "all"
-    return render_template("admin/payments.html", payments=moderation.find_payments(query, kind=kind), q=query, kind=kind,
-                           kinds=moderation.PAYMENT_KINDS, bot_running=bot_is_available())
+    found = moderation.find_payments(query, kind=kind)
+    return render_template("admin/payments.html", payments=found, q=query, kind=kind, kinds=moderation.PAYMENT_KINDS,
+                           bot_running=bot_is_available(), pending=payments.refunds_pending_among([f.payment.id for f in found]))
 
 
 @bp.get("/payments/<int:payment_id>/refund")
@@ -85,9 +89,39 @@ def payment_refund(payment_id: int):
         flash(_("Payment #%(id)s refunded; the person was told.", id=payment_id), "success")
     else:
         flash(_("Telegram did not answer, so it is unknown whether payment #%(id)s was refunded. Its Stars stay set aside; "
-                "press Refund again to ask Telegram again.", id=payment_id), "warning")
+                "press “Check with Telegram” to settle it (it is also checked every few minutes).", id=payment_id), "warning")
     audit.record_now(current_user.id, "refund" if result.completed else "refund_unknown", "payment", payment_id,
                      {"status": "paid"}, {"status": "refunded" if result.completed else "refund pending", "amount": result.amount})
+    return back("admin.payments_list")
+
+
+@bp.post("/payments/<int:payment_id>/reconcile")
+def payment_reconcile(payment_id: int):
+    """Ask Telegram (getStarTransactions) whether a refund whose answer was lost was made, and settle it."""
+    if not bot_is_available():
+        flash(_("The bot is not running, so Telegram cannot be asked now."), "error")
+        return back("admin.payments_list")
+    if not payments.refund_pending(payment_id):
+        flash(_("Payment #%(id)s has no refund waiting for Telegram's answer.", id=payment_id), "error")
+        return back("admin.payments_list")
+    try:
+        result = payments.reconcile_refunds(bot_runtime().star_transactions, [payment_id])
+    except Exception:  # Telegram did not answer (network, timeout, an error): nothing was changed
+        log.warning("reconciling payment %s: Telegram's transaction list could not be read", payment_id, exc_info=True)
+        flash(_("Telegram's list of transactions could not be read, so nothing was changed. Try again later."), "error")
+        return back("admin.payments_list")
+    if result.refunded:
+        flash(_("Telegram did refund payment #%(id)s; the refund is now complete and the person was told.", id=payment_id), "success")
+        after = "refunded"
+    elif result.not_refunded:
+        flash(_("Telegram did not refund payment #%(id)s; its Stars are back with the person and it can be refunded again.",
+                id=payment_id), "success")
+        after = "paid"
+    else:
+        flash(_("Telegram's list of transactions is too long to read whole, so payment #%(id)s stays pending.", id=payment_id),
+              "warning")
+        after = "refund pending"
+    audit.record_now(current_user.id, "refund_reconciled", "payment", payment_id, {"status": "refund pending"}, {"status": after})
     return back("admin.payments_list")
 
 

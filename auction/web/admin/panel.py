@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
-from auction.services import staff
+from auction.services import ratings, staff
 from auction.services.errors import ServiceError
 from auction.web.formatting import grouped
 
@@ -26,6 +26,12 @@ def is_admin_viewer() -> bool:
 def admin_endpoints() -> set[str]:
     """The admin pages this app has (the tabs link only to those)."""
     return {rule.endpoint for rule in current_app.url_map.iter_rules() if rule.endpoint.startswith("admin.")}
+
+
+@bp.context_processor
+def nav_counts() -> dict:
+    """What waits for an admin, for the count badges on the panel's tabs."""
+    return {"open_review_reports": ratings.open_report_count()}
 
 
 @bp.before_request

@@ -25,7 +25,7 @@ def _viewer_is_admin() -> bool:
 
 def _page_or_404(auction_id: int, full: bool = True) -> auction_view.AuctionPage:
     page = auction_view.auction_page(auction_id, _viewer_id(), full=full, is_admin=_viewer_is_admin())
-    if page is None:
+    if page is None or not page.visible:
         abort(404)
     return with_chart(page)
 
