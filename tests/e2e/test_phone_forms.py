@@ -84,3 +84,26 @@ def test_page_titles_keep_a_gap_under_the_header(browser, demo_site):  # noqa: F
     assert all(gap >= 14 for gap in gaps.values()), gaps
     assert problems == []
     context.close()
+
+
+def test_premium_mark_never_covers_the_name_on_a_phone(browser, demo_site):  # noqa: F811
+    context, page, problems = open_page(browser, demo_site, 375)
+    sign_in(page, demo_site, "Chen")
+    page.goto(demo_site + "/premium/pay")
+    page.locator("#premium-confirm button[type=submit]").click()
+    mark = page.locator("#nav-premium")
+    mark.wait_for()
+    name = page.locator(".nav-user .user-name")
+    # "Chen" once ran under the gold mark: the name's box is narrower than its text, so compare the
+    # text's right edge (a Range) with the mark's left edge.
+    text_right = page.evaluate(
+        "(() => { const n = document.querySelector('.nav-user .user-name');"
+        " const r = document.createRange(); r.selectNodeContents(n);"
+        " return Math.min(r.getBoundingClientRect().right, n.getBoundingClientRect().right); })()"
+    )
+    assert text_right <= mark.bounding_box()["x"]
+    assert page.evaluate("getComputedStyle(document.querySelector('.nav-user .user-name')).overflow") == "hidden"
+    assert name.bounding_box()["x"] + name.bounding_box()["width"] <= mark.bounding_box()["x"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert problems == []
+    context.close()
