@@ -269,6 +269,8 @@ def test_first_bid_first_win_and_first_sale_are_awarded_once_with_a_notification
     soup = page(client.get(f"/users/{alice}"))
     assert "badge-awarded" in soup.select_one("#badge-first_win")["class"]
     assert "2 of 10" in soup.select_one("#badge-wins_10").text
+    # Large thresholds are grouped the way the viewer's language groups numbers.
+    assert soup.select_one("#badge-big_spender .badge-count").get_text(strip=True) == "130 of 10,000"
 
 
 def test_early_bird_collector_big_spender_and_sniper(app, people, make_user):

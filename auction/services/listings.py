@@ -120,7 +120,7 @@ def listing_errors(draft: ListingDraft, photos_required: bool = True, max_photos
     """Every broken rule of a draft, keyed by the form field it belongs to (empty: valid).
 
     The photos are counted when required, or when the draft says which to keep (`photo_order`):
-    kept and new together, from 1 to `max_photos` (photo_limit(seller)).
+    kept and new together, from 1 to `max_photos` (photo_limit(seller)); none reads "Add at least one photo."
     """
     errors: dict[str, object] = {}
     if "\x00" in draft.title:
@@ -147,8 +147,13 @@ def listing_errors(draft: ListingDraft, photos_required: bool = True, max_photos
             errors["starts_at"] = _l("The auction must open within 90 days.")
     _price_errors(draft, errors)
     _snipe_errors(draft, errors)
-    if (photos_required or draft.photo_order is not None) and not 1 <= photo_count(draft) <= max_photos:
-        errors["photos"] = _l("Add between 1 and %(max)d photos.", max=max_photos)
+    if photos_required or draft.photo_order is not None:
+        count = photo_count(draft)
+        if count < 1:
+            # Not "between 1 and <the best plan's limit>": the form names this seller's own limit.
+            errors["photos"] = _l("Add at least one photo.")
+        elif count > max_photos:
+            errors["photos"] = _l("Add between 1 and %(max)d photos.", max=max_photos)
     _dutch_errors(draft, errors)
     if not 0 <= draft.relists <= MAX_AUTO_RELISTS:
         errors["relists"] = _l("Relist automatically from 0 to %(max)s times.", max=MAX_AUTO_RELISTS)
