@@ -98,7 +98,12 @@ def email_state(user_id: int) -> EmailState:
 
 
 def confirmed_address(user_id: int) -> str | None:
-    settings = db.session.get(NotificationSettings, user_id)
+    """The person's confirmed email address, or None."""
+    return confirmed(db.session.get(NotificationSettings, user_id))
+
+
+def confirmed(settings: NotificationSettings | None) -> str | None:
+    """The confirmed address in a person's settings row (None when absent or not confirmed)."""
     return settings.email if settings is not None and settings.email_confirmed_at is not None else None
 
 

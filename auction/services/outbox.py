@@ -34,6 +34,7 @@ from auction.extensions import db
 from auction.i18n import person_language
 from auction.models import OutboxMessage, User, utcnow
 from auction.services.errors import NotFound
+from auction.services.insert_once import insert_once
 from auction.services.transaction import OUTBOX_QUEUED, atomic
 
 MAX_ATTEMPTS = 6
@@ -129,31 +130,17 @@ def queue_telegram(
 
     For a caller that needs no id: a message queued in the middle of a bid forces no flush.
     """
-    from flask_babel import force_locale
-
     with db.session.no_autoflush:  # the caller's pending rows go out with this row, in one flush
         user = db.session.get(User, user_id)
     if user is None:
         raise NotFound()
-    if user.telegram_id is None or user.bot_blocked:
+    if not reachable(user):
         return None
     if dedupe_key is not None and db.session.scalar(
         select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
     ):
         return None
-    with force_locale(recipient_locale(user)):
-        payload = {"text": str(text), "parse_mode": parse_mode, "buttons": _button_rows(buttons), "photo": photo}
-    row = OutboxMessage(
-        channel="telegram",
-        user_id=user.id,
-        chat_id=user.telegram_id,
-        kind=kind,
-        payload=payload,
-        dedupe_key=dedupe_key,
-        status="pending",
-        attempts=0,
-        next_attempt_at=max(not_before or utcnow(), utcnow()),
-    )
+    row = OutboxMessage(**telegram_row(user, kind, telegram_payload(user, text, buttons, photo, parse_mode), dedupe_key, not_before))
     if dedupe_key is None:
         db.session.add(row)
     else:
@@ -166,6 +153,56 @@ def queue_telegram(
             return None
     db.session.info[OUTBOX_QUEUED] = True
     return row
+
+
+def reachable(user: User) -> bool:
+    """Whether the bot can write to `user` (they have a Telegram chat and did not block the bot)."""
+    return user.telegram_id is not None and not user.bot_blocked
+
+
+def telegram_payload(user: User, text, buttons: Sequence | None = None, photo: str | None = None, parse_mode: str | None = None) -> dict:
+    """A Telegram row's payload, its lazy text and button labels rendered in `user`'s language."""
+    from flask_babel import force_locale
+
+    with force_locale(recipient_locale(user)):
+        return {"text": str(text), "parse_mode": parse_mode, "buttons": _button_rows(buttons), "photo": photo}
+
+
+def telegram_row(user: User, kind: str, payload: dict, dedupe_key: str | None, not_before: datetime | None) -> dict:
+    """The column values of a pending Telegram row to `user` (held until `not_before`, UTC, if later than now)."""
+    return message_row("telegram", user.id, user.telegram_id, kind, payload, dedupe_key, not_before)
+
+
+def message_row(channel: str, user_id: int, chat_id: int | None, kind: str, payload: dict, dedupe_key: str | None, not_before: datetime | None) -> dict:
+    """The column values of a pending outbox row on `channel` ("telegram" or "email")."""
+    now = utcnow()
+    return {
+        "channel": channel, "user_id": user_id, "chat_id": chat_id, "kind": kind, "payload": payload, "dedupe_key": dedupe_key,
+        "status": "pending", "attempts": 0, "next_attempt_at": max(not_before or now, now), "created_at": now,
+    }
+
+
+def write_rows(rows: list[dict]) -> set[str | None]:
+    """Insert outbox rows (from `message_row`) in one statement; a row whose `dedupe_key` is
+    taken is skipped by the database (ON CONFLICT DO NOTHING). Returns the keys written."""
+    if not rows:
+        return set()
+    written = set(db.session.scalars(insert_once(OutboxMessage, "dedupe_key").returning(OutboxMessage.dedupe_key), rows))
+    if written:
+        db.session.info[OUTBOX_QUEUED] = True
+    return written
+
+
+def merge_pending(dedupe_key: str, payload: dict) -> bool:
+    """Replace the payload of the still pending row `dedupe_key` (a digest growing); False when
+    there is no such row or it has gone out already."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.status == "pending")
+        .values(payload=payload)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
 
 
 def enqueue_to_chat(chat_id: int, kind: str, text: str, dedupe_key: str | None = None) -> int:
