@@ -176,6 +176,28 @@ def test_a_bidding_war_becomes_one_digest(app, trio):
     assert digest.next_attempt_at >= first.created_at + timedelta(seconds=notifications.DIGEST_SECONDS - 1)
 
 
+def test_a_digest_that_went_out_is_not_rewritten_while_the_war_goes_on(app, trio):
+    seller, alice, bob = trio
+    auction_id = new_auction(app, seller, title="Lamp")
+    for step in range(3):
+        call(app, bidding.place_bid, auction_id, alice, 100 + step * 20)
+        call(app, bidding.place_bid, auction_id, bob, 110 + step * 20)
+    first, digest = telegram_rows(app, alice, "outbid")
+    assert digest.payload["text"].startswith("Outbid 3 times")
+    with app.app_context():  # the dispatcher sent the digest early (e.g. the window ended)
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == digest.id).values(status="sent", sent_at=utcnow()))
+        db.session.commit()
+    for step in range(3, 5):
+        call(app, bidding.place_bid, auction_id, alice, 100 + step * 20)
+        call(app, bidding.place_bid, auction_id, bob, 110 + step * 20)
+    # The centre keeps counting; what went out stays as it was and no second digest is queued.
+    assert [count for _, count, _ in web_rows(app, alice, "outbid")] == [5]
+    assert [(m.id, m.status, m.payload["text"][:15]) for m in telegram_rows(app, alice, "outbid")] == [
+        (first.id, first.status, first.payload["text"][:15]),
+        (digest.id, "sent", "Outbid 3 times "),
+    ]
+
+
 def test_quiet_hours_hold_telegram_and_the_centre_records(app, trio):
     seller, alice, bob = trio
     local_now = utcnow()  # Alice's zone is UTC

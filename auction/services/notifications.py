@@ -338,12 +338,8 @@ def _zone(user: User) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def quiet_until(user: User, now: datetime) -> datetime | None:
-    """When the person's quiet hours end (UTC), or None when they are not in quiet hours now."""
-    return _quiet_end(_settings(user.id), user, now)
-
-
 def _quiet_end(settings: NotificationSettings | None, user: User, now: datetime) -> datetime | None:
+    """When the person's quiet hours (from their `settings` row) end, UTC; None when they are not in them now."""
     if settings is None or settings.quiet_from is None or settings.quiet_until is None:
         return None
     local = now.astimezone(_zone(user))
