@@ -329,20 +329,17 @@ def run(args) -> dict:
         from auction.services.rules import increment_for
 
         clients = [signed_in_client(app, base_url, bidder) for bidder in bidders]
-        sent: list[tuple[float, float]] = []  # (request start, request returned) per event, in id order
-        amount = 10
-        interval = 1 / args.rate
-        cpu_before = cpu_seconds(server.pid)
-        began = time.monotonic()
-        for n in range(args.events):
-            time.sleep(max(0.0, began + n * interval - time.monotonic()))
-            start = time.monotonic()
-            response = clients[n % 2].post(f"/auctions/{auction_id}/bids", data={"amount": str(amount)})
-            returned = time.monotonic()
+        amounts = [10]
+
+        def bid(n: int) -> None:
+            response = clients[n % 2].post(f"/auctions/{auction_id}/bids", data={"amount": str(amounts[-1])})
             if response.status_code != 303:
                 sys.exit(f"bid {n + 1} was refused ({response.status_code}): {response.text[:300]}")
-            sent.append((start, returned))
-            amount += 2 * increment_for(amount)
+            amounts.append(amounts[-1] + 2 * increment_for(amounts[-1]))
+
+        cpu_before = cpu_seconds(server.pid)
+        began = time.monotonic()
+        sent = publish_at_rate(args.events, args.rate, bid)
         publish_seconds = time.monotonic() - began
 
         deadline = time.monotonic() + args.settle
@@ -430,6 +427,18 @@ def close_watchers(watchers: subprocess.Popen) -> tuple[dict[int, list], int]:
     return {int(k): v for k, v in report["arrivals"].items()}, report["bytes"]
 
 
+def publish_at_rate(events: int, rate: float, publish) -> list[tuple[float, float]]:
+    """Call `publish(n)` for n in 0..events-1 at `rate` per second; returns (start, returned) per event, in id order."""
+    sent = []
+    began = time.monotonic()
+    for n in range(events):
+        time.sleep(max(0.0, began + n / rate - time.monotonic()))
+        start = time.monotonic()
+        publish(n)
+        sent.append((start, time.monotonic()))
+    return sent
+
+
 def fan_out_latencies(sent: list[tuple[float, float]], arrivals: dict[int, list]) -> tuple[list[float], list[float], int]:
     """Per event (ids 1..N): publish -> last watcher and request start -> last watcher (ms), and deliveries in all."""
     latencies, upper, delivered = [], [], 0
@@ -458,17 +467,14 @@ def run_baseline(args, channel: str, size: int) -> dict:
         watchers, _ = open_watchers(port, f"/events?channels={channel}", args.watchers, channel, "baseline")
         time.sleep(1)
         rss_holding = rss_mb(server.pid)
-        sent: list[tuple[float, float]] = []
-        interval = 1 / args.rate
-        cpu_before = cpu_seconds(server.pid)
-        began = time.monotonic()
-        for n in range(args.events):
-            time.sleep(max(0.0, began + n * interval - time.monotonic()))
-            start = time.monotonic()
+
+        def publish(n: int) -> None:
             server.stdin.write(f"{n + 1}\n")
             server.stdin.flush()
-            server.stdout.readline()
-            sent.append((start, time.monotonic()))
+            server.stdout.readline()  # the ack: published, the writes follow
+
+        cpu_before = cpu_seconds(server.pid)
+        sent = publish_at_rate(args.events, args.rate, publish)
         time.sleep(args.settle)
         server_cpu = cpu_seconds(server.pid) - cpu_before
         arrivals, _ = close_watchers(watchers)
