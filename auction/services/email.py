@@ -98,11 +98,6 @@ def email_state(user_id: int) -> EmailState:
     return EmailState(settings.email, settings.email_confirmed_at is not None)
 
 
-def confirmed_address(user_id: int) -> str | None:
-    """The person's confirmed email address, or None."""
-    return confirmed(db.session.get(NotificationSettings, user_id))
-
-
 def confirmed(settings: NotificationSettings | None) -> str | None:
     """The confirmed address in a person's settings row (None when absent or not confirmed)."""
     return settings.email if settings is not None and settings.email_confirmed_at is not None else None

@@ -169,14 +169,6 @@ def enqueue_to_chat(chat_id: int, kind: str, text: str, dedupe_key: str | None =
     return row.id
 
 
-@atomic
-def mark_reachable(user_id: int) -> None:
-    """The user wrote to the bot, so it is not blocked (any more)."""
-    user = db.session.get(User, user_id)
-    if user is not None and user.bot_blocked:
-        user.bot_blocked = False
-
-
 # -- the dispatcher's side -------------------------------------------------------------------
 
 
