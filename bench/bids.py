@@ -147,12 +147,14 @@ def start_server(database_url: str, web_threads: int | None = None) -> tuple[sub
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    log_path = Path(tempfile.mkdtemp(prefix="bench-bids-log-")) / "server.log"
+    print(f"server log: {log_path}", flush=True)
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "wsgi.py")],
         cwd=ROOT,
         env=server_env(database_url, port, web_threads),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=open(log_path, "w"),  # noqa: SIM115  (kept open for the server's lifetime)
+        stderr=subprocess.STDOUT,
     )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
