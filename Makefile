@@ -36,7 +36,7 @@ test: setup lint
 
 bench: setup
 	$(BIN)/python bench/sse_fanout.py --watchers 2000 --events 100 --rate 2
-	$(BIN)/python bench/sse_fanout.py --watchers 10000 --events 10 --rate 1
+	$(BIN)/python bench/sse_fanout.py --watchers 10000 --events 10 --rate 1 --no-baseline
 	$(BIN)/python bench/bids.py --bidders 32
 	$(BIN)/python bench/search.py
 

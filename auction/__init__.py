@@ -11,7 +11,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 
-from auction import database  # noqa: F401  (registers the engine listeners)
+from auction import database
 from auction.config import ROOT, check_config, load_config
 from auction.extensions import babel, csrf, db, limiter, login_manager, migrate
 from auction.i18n import DEFAULT_LANGUAGE, person_language
@@ -73,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     (ROOT / "instance").mkdir(exist_ok=True)
 
     register_extensions(app)
+    register_live(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_request_hooks(app)
@@ -126,6 +127,7 @@ def register_extensions(app: Flask) -> None:
     from auction.services.users import load_session_user
     from auction.web.htmx import sign_in_first
 
+    database.init_app()  # SQLite's pragmas and BEGIN IMMEDIATE for writes
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
@@ -136,8 +138,22 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.user_loader(_request_user(load_session_user))
     login_manager.unauthorized_handler(sign_in_first)  # htmx requests get HX-Redirect
-    live.init_app(app)  # the event broker; committed events reach it through the transaction's sink
+    live.init_app(app)  # the event broker (register_live routes committed events to it)
     BotRuntime(app)  # the bot; started and stopped by the ASGI lifespan (auction/runtime.py)
+
+
+def register_live(app: Flask) -> None:
+    """The live contract, named in one place: the commit hooks (committed events go to the
+    broker's sink; the bot's outbox dispatcher adds its waker when it starts) and every
+    renderer of a pushed fragment. Each app gets its own; nothing registers at import."""
+    from auction import live
+    from auction.services import transaction
+    from auction.web import live_fragments, notifications, wallet
+
+    transaction.init_app(app)
+    transaction.add_event_sink(app, live.publish_committed)
+    for table in (live_fragments.RENDERERS, wallet.RENDERERS, notifications.RENDERERS):
+        live.register_renderers(app, table)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -19,7 +19,6 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
 
 
-@event.listens_for(Engine, "connect")
 def _configure_sqlite(dbapi_connection, _record) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
@@ -32,7 +31,13 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-@event.listens_for(Engine, "begin")
 def _begin_sqlite(conn) -> None:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+
+def init_app() -> None:
+    """Listen to every engine's connections and transaction begins (once per process; create_app calls it)."""
+    for name, listener in (("connect", _configure_sqlite), ("begin", _begin_sqlite)):
+        if not event.contains(Engine, name, listener):
+            event.listen(Engine, name, listener)

@@ -1,6 +1,7 @@
 """Benchmark: concurrent bidders on a few hot auctions through the real server, against /healthz.
 
     .venv/bin/python bench/bids.py --bidders 32 [--database-url URL] [--seconds 10]
+    .venv/bin/python bench/bids.py --bidders 32 --threads-sweep 2,4,8
 
 Starts `python wsgi.py` (uvicorn: Flask through a2wsgi, the live stream, the scheduler) on a
 fresh database, signs every bidder in through /dev-login (session cookie + CSRF token, the
@@ -23,6 +24,10 @@ bids would reach if the bid transaction itself cost nothing, at the share of bid
 the race. Afterwards it checks the books: the ledger invariants, one leader per auction holding
 exactly its maximum, and every accepted bid recorded. Prints a table and, as its last
 line, one JSON object.
+
+`--threads-sweep 2,4,8` runs all of it once per WEB_THREADS value (a fresh database and
+server each time, the same bidders), prints one row per value and ends with one JSON object
+holding every run's figures under "sweep".
 """
 
 from __future__ import annotations
@@ -81,8 +86,10 @@ def fresh_database(url: str | None) -> tuple[str, callable]:
     return f"{url}{separator}options=-csearch_path%3D{schema}", drop
 
 
-def server_env(database_url: str, port: int) -> dict[str, str]:
+def server_env(database_url: str, port: int, web_threads: int | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    if web_threads is not None:
+        env["WEB_THREADS"] = str(web_threads)
     env.update(
         DATABASE_URL=database_url,
         SECRET_KEY=secrets.token_hex(32),
@@ -90,6 +97,9 @@ def server_env(database_url: str, port: int) -> dict[str, str]:
         BOT_MODE="off",
         TELEGRAM_BOT_TOKEN="",
         BROKER_URL="",
+        # The limiter's per-person budgets (30 bids a minute) would answer most of the load with
+        # 429: the benchmark measures the bid path, so the limits are off in its server.
+        RATELIMIT_ENABLED="0",
         PORT=str(port),
         BASE_URL=f"http://127.0.0.1:{port}",
     )
@@ -135,16 +145,18 @@ def seed(database_url: str, bidders: int, auctions: int) -> tuple[list[int], lis
     return bidder_ids, auction_ids
 
 
-def start_server(database_url: str) -> tuple[subprocess.Popen, str]:
+def start_server(database_url: str, web_threads: int | None = None) -> tuple[subprocess.Popen, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    log_path = Path(tempfile.mkdtemp(prefix="bench-bids-log-")) / "server.log"
+    print(f"server log: {log_path}", flush=True)
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "wsgi.py")],
         cwd=ROOT,
-        env=server_env(database_url, port),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        env=server_env(database_url, port, web_threads),
+        stdout=open(log_path, "w"),  # noqa: SIM115  (kept open for the server's lifetime)
+        stderr=subprocess.STDOUT,
     )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -266,7 +278,9 @@ def worker(args: tuple) -> dict:
 
 def run_phase(phase: str, base_url: str, user_ids: list[int], auction_ids: list[int], seconds: float, processes: int) -> dict:
     chunks = [user_ids[i::processes] for i in range(processes)]
-    start_at = time.time() + 3 + len(user_ids) * (0.05 if phase != "baseline" else 0)  # time for every sign-in
+    # Time for every process to start (spawned: it imports the app) and for every sign-in; on a
+    # busy machine 3 s was too little and a short phase measured nothing.
+    start_at = time.time() + 10 + len(user_ids) * (0.05 if phase != "baseline" else 0)
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(processes) as pool:
         parts = pool.map(worker, [(phase, base_url, chunk, auction_ids, start_at, seconds, n) for n, chunk in enumerate(chunks) if chunk])
@@ -289,7 +303,7 @@ def violations(database_url: str, auction_ids: list[int], accepted_by_auction: d
     from auction import create_app
     from auction.extensions import db
     from auction.models import Auction, Bid, Hold
-    from auction.services import bidding
+    from auction.services.auction_lock import leader_max
     from auction.services.ledger_check import check_invariants
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x" * 40, "BOT_MODE": "off", "DEV_LOGIN": True})
@@ -299,7 +313,7 @@ def violations(database_url: str, auction_ids: list[int], accepted_by_auction: d
         for auction_id in auction_ids:
             auction = db.session.get(Auction, auction_id)
             holds = dict(db.session.execute(select(Hold.user_id, Hold.amount).where(Hold.auction_id == auction_id, Hold.status == "active")).all())
-            expected = {auction.leading_bidder_id: bidding.leader_max(auction)} if auction.leading_bidder_id else {}
+            expected = {auction.leading_bidder_id: leader_max(auction)} if auction.leading_bidder_id else {}
             if holds != expected:
                 problems.append(f"auction {auction_id}: active holds {holds} != leader's maximum {expected}")
             recorded = db.session.scalar(select(func.count()).where(Bid.auction_id == auction_id, Bid.is_automatic.is_(False)))
@@ -325,21 +339,14 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bidders", type=int, default=32)
-    parser.add_argument("--database-url", default="")
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--auctions", type=int, default=4)
-    parser.add_argument("--processes", type=int, default=4, help="client processes (threads share the bidders)")
-    options = parser.parse_args()
-
+def measure(options, web_threads: int | None = None) -> tuple[dict, dict, dict, dict, list[str]]:
+    """One full run (fresh database, server, three phases, the books); returns the summary, the phases and the problems."""
     database_url, cleanup = fresh_database(options.database_url)
     kind = "postgresql" if database_url.startswith("postgresql") else "sqlite"
     server = None
     try:
         bidder_ids, auction_ids = seed(database_url, options.bidders, options.auctions)
-        server, base_url = start_server(database_url)
+        server, base_url = start_server(database_url, web_threads)
         processes = max(1, min(options.processes, options.bidders))
         baseline = run_phase("baseline", base_url, bidder_ids, auction_ids, options.seconds, processes)
         floor = run_phase("floor", base_url, bidder_ids, auction_ids, options.seconds, processes)
@@ -359,6 +366,7 @@ def main() -> None:
         "bidders": options.bidders,
         "seconds": options.seconds,
         "auctions": options.auctions,
+        "web_threads": web_threads,
         "accepted_bids_per_s": round(accepted_per_s, 1),
         "bid_requests_per_s": round(bids["requests"] / options.seconds, 1),
         "refused_bids": bids["refused"],
@@ -378,19 +386,60 @@ def main() -> None:
         "database": kind,
         "database_url": redact(options.database_url) if options.database_url else "fresh SQLite file",
     }
+    return summary, baseline, floor, bids, problems
+
+
+def print_run(summary: dict, baseline: dict, floor: dict, bids: dict, problems: list[str]) -> None:
+    seconds = summary["seconds"]
     print(f"{'':24}{'baseline /healthz':>20}{'floor (no bid work)':>22}{'bids':>14}")
-    print(f"{'requests/s':24}{baseline_rps:>20.1f}{floor_rps:>22.1f}{bids['requests'] / options.seconds:>14.1f}")
-    print(f"{'accepted bids/s':24}{'':>20}{'':>22}{accepted_per_s:>14.1f}")
+    print(f"{'requests/s':24}{summary['baseline_rps']:>20.1f}{summary['floor_rps']:>22.1f}{bids['requests'] / seconds:>14.1f}")
+    print(f"{'accepted bids/s':24}{'':>20}{'':>22}{summary['accepted_bids_per_s']:>14.1f}")
     print(f"{'refused (too low)':24}{'':>20}{'':>22}{bids['refused']:>14}")
     print(f"{'errors':24}{baseline['errors']:>20}{floor['errors']:>22}{bids['errors']:>14}")
     print(f"{'p50 ms':24}{summary['baseline_p50_ms']:>20}{summary['floor_p50_ms']:>22}{summary['p50_ms']:>14}")
     print(f"{'p99 ms':24}{summary['baseline_p99_ms']:>20}{summary['floor_p99_ms']:>22}{summary['p99_ms']:>14}")
     print(
-        f"ratio accepted/baseline: {summary['ratio']}   ceiling (free bid transaction, {accepted_share:.0%} accepted): "
-        f"{summary['ceiling_ratio']}   invariant violations: {len(problems)}   database: {kind}"
+        f"ratio accepted/baseline: {summary['ratio']}   ceiling (free bid transaction, {summary['accepted_share']:.0%} accepted): "
+        f"{summary['ceiling_ratio']}   invariant violations: {len(problems)}   database: {summary['database']}"
     )
     for problem in problems[:20]:
         print("  !", problem)
+
+
+def print_sweep(runs: list[dict]) -> None:
+    print(f"{'WEB_THREADS':>12}{'/healthz rps':>14}{'floor rps':>11}{'bid req/s':>11}{'accepted/s':>12}{'bids/floor':>12}{'p50 ms':>9}{'p99 ms':>9}{'violations':>12}")
+    for run in runs:
+        per_floor = run["bid_requests_per_s"] / run["floor_rps"] if run["floor_rps"] else 0.0
+        print(
+            f"{run['web_threads']:>12}{run['baseline_rps']:>14.1f}{run['floor_rps']:>11.1f}{run['bid_requests_per_s']:>11.1f}"
+            f"{run['accepted_bids_per_s']:>12.1f}{per_floor:>12.2f}{run['p50_ms']:>9}{run['p99_ms']:>9}{run['invariant_violations']:>12}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bidders", type=int, default=32)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--auctions", type=int, default=4)
+    parser.add_argument("--processes", type=int, default=4, help="client processes (threads share the bidders)")
+    parser.add_argument("--threads-sweep", default="", help="comma-separated WEB_THREADS values, one full run each (e.g. 2,4,8)")
+    options = parser.parse_args()
+
+    if options.threads_sweep:
+        values = [int(value) for value in options.threads_sweep.split(",") if value.strip()]
+        runs = []
+        for web_threads in values:
+            print(f"--- WEB_THREADS={web_threads}", flush=True)
+            summary, baseline, floor, bids, problems = measure(options, web_threads)
+            print_run(summary, baseline, floor, bids, problems)
+            runs.append(summary)
+        print()
+        print_sweep(runs)
+        print(json.dumps({"bidders": options.bidders, "seconds": options.seconds, "sweep": runs}))
+        return
+    summary, baseline, floor, bids, problems = measure(options)
+    print_run(summary, baseline, floor, bids, problems)
     print(json.dumps(summary))
 
 

@@ -13,7 +13,13 @@ commits and publishes `bid_placed` to the auction's channel.
 
 Latency is measured per event from the moment the bid request returned (the event was
 committed and published before the response) to the moment the LAST watcher read it; the
-"from request start" column bounds it from above. Ends with one JSON line of the figures.
+"from request start" column bounds it from above.
+
+In the same run (unless --no-baseline) the same watchers then read the same number of
+events at the same rate, each of the same size as the server's, from a minimal asyncio
+broadcaster that writes every event straight to each connection's transport; the figures
+get its p50/p99 and CPU per delivery, and the ratios of the server's to it (targets at
+2,000 watchers: p99 <= 1.5x, CPU per delivery <= 3x). Ends with one JSON line of the figures.
 """
 
 from __future__ import annotations
@@ -74,6 +80,7 @@ class Watcher(asyncio.Protocol):
         self.tail = b""
         self.last = 0
         self.transport = None
+        self.bytes_after_ready = 0
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -82,7 +89,9 @@ class Watcher(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         now = time.monotonic()
         text = self.tail + data
-        if not self.ready.done():
+        if self.ready.done():
+            self.bytes_after_ready += len(data)
+        else:
             if b": connected" in text:
                 self.ready.set_result(True)
             elif text.startswith(b"HTTP/1.1 ") and not text.startswith(b"HTTP/1.1 200"):
@@ -113,25 +122,78 @@ async def watch(port: int, path: str, count: int, channel: str) -> None:
     arrivals: dict[int, list] = {}
     opening = asyncio.Semaphore(256)
     transports = []
+    watchers: list[Watcher] = []
 
     async def open_one(n: int) -> None:
         source = n // PER_SOURCE_ADDRESS
         address = f"127.0.{1 + source // 250}.{1 + source % 250}"
         ready = loop.create_future()
         async with opening:
-            transport, _ = await loop.create_connection(
+            transport, watcher = await loop.create_connection(
                 lambda: Watcher(request, pattern, arrivals, ready), "127.0.0.1", port, local_addr=(address, 0)
             )
             transports.append(transport)
+            watchers.append(watcher)
             await asyncio.wait_for(ready, timeout=60)
 
     started = time.monotonic()
     await asyncio.gather(*(open_one(n) for n in range(count)))
     print(json.dumps({"ready": count, "seconds": round(time.monotonic() - started, 2)}), flush=True)
     await loop.run_in_executor(None, sys.stdin.readline)  # the publisher says when it is done
-    print(json.dumps({"arrivals": {str(k): v for k, v in arrivals.items()}}), flush=True)
+    received = sum(watcher.bytes_after_ready for watcher in watchers)
+    print(json.dumps({"arrivals": {str(k): v for k, v in arrivals.items()}, "bytes": received}), flush=True)
     for transport in transports:
         transport.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The baseline: `sse_fanout.py --baseline-serve PORT BYTES`, a minimal asyncio broadcaster
+# ---------------------------------------------------------------------------------------------
+
+BASELINE_HEADERS = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-store\r\n\r\n: connected\n\n"
+
+
+class Listener(asyncio.Protocol):
+    """One watcher's connection to the baseline: answered once, then only written to."""
+
+    def __init__(self, connections: set) -> None:
+        self.connections = connections
+        self.transport = None
+        self.answered = False
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if not self.answered and b"\r\n\r\n" in data:
+            self.answered = True
+            self.transport.write(BASELINE_HEADERS)
+            self.connections.add(self.transport)
+
+    def connection_lost(self, exc) -> None:
+        self.connections.discard(self.transport)
+
+
+async def baseline_serve(port: int, size: int, channel: str) -> None:
+    """What the product's fan-out is measured against: the same bytes per event written straight
+    to each connection's transport, no broker, no rendering, no framework. A line on stdin
+    publishes event N; the ack goes out on stdout before the writes, as a bid's response returns
+    before its fan-out."""
+    loop = asyncio.get_running_loop()
+    connections: set = set()
+    server = await loop.create_server(lambda: Listener(connections), "127.0.0.1", port, backlog=4096)
+    print(json.dumps({"listening": port}), flush=True)
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while line := await reader.readline():
+        event_id = int(line)
+        head = f"event: bid_placed\nid: {channel}={event_id}\ndata: ".encode()
+        message = head + b"x" * max(0, size - len(head) - 2) + b"\n\n"
+        sys.stdout.write(f"{event_id}\n")
+        sys.stdout.flush()
+        for transport in list(connections):
+            transport.write(message)
+    server.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,16 +321,7 @@ def run(args) -> dict:
     try:
         wait_healthy(base_url, server, log_path)
         channel = f"auction:{auction_id}"
-        watchers = subprocess.Popen(
-            [sys.executable, __file__, "--watch", str(port), f"/events?channels={channel}", str(args.watchers), channel],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            preexec_fn=raise_open_files_limit,
-        )
-        ready = json.loads(watchers.stdout.readline() or "{}")
-        if ready.get("ready") != args.watchers:
-            sys.exit(f"the watchers did not all connect: {ready}; server log: {log_path}")
+        watchers, ready = open_watchers(port, f"/events?channels={channel}", args.watchers, channel, f"server log: {log_path}")
         time.sleep(1)
         rss_holding = rss_mb(server.pid)
         print(f"{args.watchers} watchers connected in {ready['seconds']} s; server RSS {rss_holding:.0f} MB", flush=True)
@@ -276,20 +329,17 @@ def run(args) -> dict:
         from auction.services.rules import increment_for
 
         clients = [signed_in_client(app, base_url, bidder) for bidder in bidders]
-        sent: list[tuple[float, float]] = []  # (request start, request returned) per event, in id order
-        amount = 10
-        interval = 1 / args.rate
-        cpu_before = cpu_seconds(server.pid)
-        began = time.monotonic()
-        for n in range(args.events):
-            time.sleep(max(0.0, began + n * interval - time.monotonic()))
-            start = time.monotonic()
-            response = clients[n % 2].post(f"/auctions/{auction_id}/bids", data={"amount": str(amount)})
-            returned = time.monotonic()
+        amounts = [10]
+
+        def bid(n: int) -> None:
+            response = clients[n % 2].post(f"/auctions/{auction_id}/bids", data={"amount": str(amounts[-1])})
             if response.status_code != 303:
                 sys.exit(f"bid {n + 1} was refused ({response.status_code}): {response.text[:300]}")
-            sent.append((start, returned))
-            amount += 2 * increment_for(amount)
+            amounts.append(amounts[-1] + 2 * increment_for(amounts[-1]))
+
+        cpu_before = cpu_seconds(server.pid)
+        began = time.monotonic()
+        sent = publish_at_rate(args.events, args.rate, bid)
         publish_seconds = time.monotonic() - began
 
         deadline = time.monotonic() + args.settle
@@ -302,10 +352,7 @@ def run(args) -> dict:
         server.send_signal(signal.SIGTERM)  # with every stream still open: shutdown must not hang
         server_exit = server.wait(timeout=30)
         shutdown_seconds = time.monotonic() - stopping
-        watchers.stdin.write("done\n")
-        watchers.stdin.flush()
-        arrivals = {int(k): v for k, v in json.loads(watchers.stdout.readline())["arrivals"].items()}
-        watchers.wait(timeout=60)
+        arrivals, received = close_watchers(watchers)
     finally:
         for process in (watchers, server):
             if process is not None and process.poll() is None:
@@ -319,13 +366,7 @@ def run(args) -> dict:
             if keys:
                 client.delete(*keys)
 
-    latencies, upper, delivered = [], [], 0
-    for event_id, (start, returned) in enumerate(sent, start=1):
-        count, last_seen = arrivals.get(event_id, (0, None))
-        delivered += count
-        if last_seen is not None:
-            latencies.append(max(0.0, last_seen - returned) * 1000)
-            upper.append((last_seen - start) * 1000)
+    latencies, upper, delivered = fan_out_latencies(sent, arrivals)
     request_ms = [(returned - start) * 1000 for start, returned in sent]
     figures = {
         "watchers": args.watchers,
@@ -347,8 +388,109 @@ def run(args) -> dict:
         "server_exit_code": server_exit,
         "broker": "redis" if args.broker_url else "memory",
         "database": database_url.split(":", 1)[0],
+        "bytes_per_event": round(received / max(1, delivered)),
     }
+    if args.baseline:
+        baseline = run_baseline(args, channel, figures["bytes_per_event"])
+        figures["baseline"] = baseline
+        figures["ratio_p99"] = round(figures["p99_ms"] / baseline["p99_ms"], 2) if figures["p99_ms"] and baseline["p99_ms"] else None
+        figures["ratio_p50"] = round(figures["p50_ms"] / baseline["p50_ms"], 2) if figures["p50_ms"] and baseline["p50_ms"] else None
+        figures["ratio_cpu_per_delivery"] = (
+            round(figures["server_cpu_us_per_delivery"] / baseline["server_cpu_us_per_delivery"], 2)
+            if baseline["server_cpu_us_per_delivery"] else None
+        )
     return figures
+
+
+def open_watchers(port: int, path: str, count: int, channel: str, where: str) -> tuple[subprocess.Popen, dict]:
+    """The watchers' process, once every one of its `count` streams is open."""
+    watchers = subprocess.Popen(
+        [sys.executable, __file__, "--watch", str(port), path, str(count), channel],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=raise_open_files_limit,
+    )
+    ready = json.loads(watchers.stdout.readline() or "{}")
+    if ready.get("ready") != count:
+        watchers.kill()
+        sys.exit(f"the watchers did not all connect: {ready}; {where}")
+    return watchers, ready
+
+
+def close_watchers(watchers: subprocess.Popen) -> tuple[dict[int, list], int]:
+    """Tell the watchers the run is over; returns when each event reached how many (and the last one), and the bytes read."""
+    watchers.stdin.write("done\n")
+    watchers.stdin.flush()
+    report = json.loads(watchers.stdout.readline())
+    watchers.wait(timeout=60)
+    return {int(k): v for k, v in report["arrivals"].items()}, report["bytes"]
+
+
+def publish_at_rate(events: int, rate: float, publish) -> list[tuple[float, float]]:
+    """Call `publish(n)` for n in 0..events-1 at `rate` per second; returns (start, returned) per event, in id order."""
+    sent = []
+    began = time.monotonic()
+    for n in range(events):
+        time.sleep(max(0.0, began + n / rate - time.monotonic()))
+        start = time.monotonic()
+        publish(n)
+        sent.append((start, time.monotonic()))
+    return sent
+
+
+def fan_out_latencies(sent: list[tuple[float, float]], arrivals: dict[int, list]) -> tuple[list[float], list[float], int]:
+    """Per event (ids 1..N): publish -> last watcher and request start -> last watcher (ms), and deliveries in all."""
+    latencies, upper, delivered = [], [], 0
+    for event_id, (start, returned) in enumerate(sent, start=1):
+        count, last_seen = arrivals.get(event_id, (0, None))
+        delivered += count
+        if last_seen is not None:
+            latencies.append(max(0.0, last_seen - returned) * 1000)
+            upper.append((last_seen - start) * 1000)
+    return latencies, upper, delivered
+
+
+def run_baseline(args, channel: str, size: int) -> dict:
+    """The same watchers, events, rate and bytes per event through `baseline_serve`, measured the same way."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--baseline-serve", str(port), str(size), channel],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=raise_open_files_limit,
+    )
+    watchers = None
+    try:
+        json.loads(server.stdout.readline())
+        watchers, _ = open_watchers(port, f"/events?channels={channel}", args.watchers, channel, "baseline")
+        time.sleep(1)
+        rss_holding = rss_mb(server.pid)
+
+        def publish(n: int) -> None:
+            server.stdin.write(f"{n + 1}\n")
+            server.stdin.flush()
+            server.stdout.readline()  # the ack: published, the writes follow
+
+        cpu_before = cpu_seconds(server.pid)
+        sent = publish_at_rate(args.events, args.rate, publish)
+        time.sleep(args.settle)
+        server_cpu = cpu_seconds(server.pid) - cpu_before
+        arrivals, _ = close_watchers(watchers)
+    finally:
+        for process in (watchers, server):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    latencies, _, delivered = fan_out_latencies(sent, arrivals)
+    return {
+        "delivered_ratio": round(delivered / (args.watchers * args.events), 6) if args.events else 1.0,
+        "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "p99_ms": round(percentile(latencies, 0.99), 1) if latencies else None,
+        "server_cpu_us_per_delivery": round(server_cpu * 1e6 / max(1, delivered), 1),
+        "server_rss_holding_mb": round(rss_holding, 1),
+    }
 
 
 def print_table(figures: dict) -> None:
@@ -371,7 +513,20 @@ def print_table(figures: dict) -> None:
         ("SIGTERM -> exit with streams open, s", figures["shutdown_seconds"]),
         ("server exit code", figures["server_exit_code"]),
         ("broker / database", f"{figures['broker']} / {figures['database']}"),
+        ("bytes per event per watcher", figures["bytes_per_event"]),
     ]
+    if "baseline" in figures:
+        baseline = figures["baseline"]
+        rows += [
+            ("baseline (asyncio, straight to the transports) p50, ms", baseline["p50_ms"]),
+            ("baseline p99, ms", baseline["p99_ms"]),
+            ("baseline CPU per delivered event, us", baseline["server_cpu_us_per_delivery"]),
+            ("baseline RSS while holding, MB", baseline["server_rss_holding_mb"]),
+            ("baseline delivered ratio", baseline["delivered_ratio"]),
+            ("ratio p50 (server / baseline)", figures["ratio_p50"]),
+            ("ratio p99 (target <= 1.5)", figures["ratio_p99"]),
+            ("ratio CPU per delivery (target <= 3)", figures["ratio_cpu_per_delivery"]),
+        ]
     width = max(len(label) for label, _ in rows)
     print()
     for label, value in rows:
@@ -380,6 +535,11 @@ def print_table(figures: dict) -> None:
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--baseline-serve":
+        port, size, channel = sys.argv[2:5]
+        raise_open_files_limit()
+        asyncio.run(baseline_serve(int(port), int(size), channel))
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--watch":
         port, path, count, channel = sys.argv[2:6]
         raise_open_files_limit()
@@ -392,6 +552,10 @@ def main() -> None:
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
     parser.add_argument("--broker-url", default="", help="default: the in-process broker; redis://... for Redis")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds to wait for the last deliveries")
+    parser.add_argument(
+        "--baseline", action=argparse.BooleanOptionalAction, default=True,
+        help="also run the same load through a minimal asyncio broadcaster and report the ratios",
+    )
     args = parser.parse_args()
     figures = run(args)
     print_table(figures)

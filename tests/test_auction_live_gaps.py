@@ -233,7 +233,7 @@ def test_watchers_event_only_when_the_watchlist_changes(app, make_user):
     seen: list[tuple[str, str, dict]] = []
     from auction.services.transaction import add_event_sink
 
-    add_event_sink(seen.extend)
+    add_event_sink(app, seen.extend)
     assert in_app(app, watchlist.watch, fan, auction_id) is True
     assert in_app(app, watchlist.watch, fan, auction_id) is False
     assert in_app(app, watchlist.unwatch, fan, auction_id) is True

@@ -64,7 +64,7 @@ def test_a_bid_reaches_the_people_it_changes_on_their_own_channels(app, make_use
     give_stars(app, bob, 500)
     auction_id = new_auction(app, seller)
     seen: list[tuple[str, str, dict]] = []
-    add_event_sink(seen.extend)
+    add_event_sink(app, seen.extend)
     in_app(app, bidding.place_bid, auction_id, alice, 30)  # the first bid: the seller can no longer edit
     in_app(app, bidding.place_bid, auction_id, bob, 60, "bot")  # Alice outbid; all Bob's pages hear of his bid
     personal = [(channel, data["outbid"], data.get("bid")) for channel, name, data in seen if name == "auction_viewer"]

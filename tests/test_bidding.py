@@ -330,7 +330,7 @@ def test_dutch_price_steps_are_published_once_each(app, people):
 
     from auction.services.transaction import add_event_sink, remove_event_sink
 
-    add_event_sink(sink)
+    add_event_sink(app, sink)
     try:
         auction_id = new_auction(
             app, seller, kind="dutch", start_price=500, dutch_floor=100, dutch_step=50, dutch_interval_seconds=60,
@@ -339,7 +339,7 @@ def test_dutch_price_steps_are_published_once_each(app, people):
         assert call(app, lifecycle.announce_dutch_steps) == [auction_id]
         assert call(app, lifecycle.announce_dutch_steps) == []  # nothing new until the next drop
     finally:
-        remove_event_sink(sink)
+        remove_event_sink(app, sink)
     assert [(c, d["price"]) for c, _, d in published] == [(f"auction:{auction_id}", 400)]
     assert auction_row(app, auction_id).current_price == 400
     assert call(app, lifecycle.accept_dutch, auction_id, alice).price == 400

@@ -121,7 +121,9 @@ def test_an_outbid_is_mailed_once_in_russian_with_one_click_unsubscribe(mail_app
     call(mail_app, bidding.place_bid, auction_id, alice, 300)
     call(mail_app, bidding.place_bid, auction_id, bob, 400)
     assert call(mail_app, mail.send_due_emails) == 0  # no more outbid emails
-    forged = parse_qs(path.query)["token"][0][:-2] + "xx"
+    token = parse_qs(path.query)["token"][0]
+    # The signature's next-to-last character changed (the last one's low bits are padding in base64).
+    forged = token[:-2] + ("y" if token[-2] == "x" else "x") + token[-1]
     assert anonymous.post("/unsubscribe", data={"token": forged}).status_code == 400
 
 

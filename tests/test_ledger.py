@@ -153,7 +153,7 @@ def test_balance_changes_are_announced_after_commit(app, people):
 
     buyer, seller, auction_id = people
     seen = []
-    add_event_sink(seen.extend)
+    add_event_sink(app, seen.extend)
     try:
         with app.app_context():
             ledger.credit_sandbox(buyer, 100)
@@ -162,7 +162,7 @@ def test_balance_changes_are_announced_after_commit(app, people):
                 ledger.set_hold(buyer, auction_id, 500)
             ledger.capture_hold(buyer, auction_id, 30, seller, 0)
     finally:
-        remove_event_sink(seen.extend)
+        remove_event_sink(app, seen.extend)
     balance_events = [(c, d["available"], d["held"]) for c, n, d in seen if n == "balance_changed"]
     assert balance_events == [
         (f"user:{buyer}", 100, 0),

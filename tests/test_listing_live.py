@@ -13,7 +13,7 @@ from bs4 import BeautifulSoup
 from PIL import Image
 
 from auction.extensions import db
-from auction.live.renderers import render_event, renderers
+from auction.live.renderers import render_event, renderers_of
 from auction.models import Category, utcnow
 from auction.services import bidding, lifecycle
 from auction.services.listings import ListingDraft, create_listing
@@ -33,18 +33,18 @@ def call(app, fn, *args, **kwargs):
 
 
 @contextmanager
-def listings_events():
+def listings_events(app):
     """The events services publish on the `listings` channel while the block runs."""
     published: list[tuple[str, dict]] = []
 
     def sink(events):
         published.extend((name, data) for channel, name, data in events if channel == "listings")
 
-    add_event_sink(sink)
+    add_event_sink(app, sink)
     try:
         yield published
     finally:
-        remove_event_sink(sink)
+        remove_event_sink(app, sink)
 
 
 def pushed(app, events: list[tuple[str, dict]], locale: str = "en") -> dict[str, BeautifulSoup]:
@@ -80,7 +80,7 @@ def test_the_grid_follows_the_listings_channel_card_by_card(app, client, people)
 def test_a_bid_updates_the_cards_price_and_bid_count_in_each_language(app, people):
     seller, alice, bob = people
     auction_id = new_auction(app, seller, title="Pocket watch")
-    with listings_events() as events:
+    with listings_events(app) as events:
         call(app, bidding.place_bid, auction_id, alice, 40)
         call(app, bidding.place_bid, auction_id, bob, 25)
     english = pushed(app, events)
@@ -94,7 +94,7 @@ def test_a_bid_updates_the_cards_price_and_bid_count_in_each_language(app, peopl
 def test_an_anti_sniping_extension_moves_the_cards_countdown(app, people):
     seller, alice, _ = people
     auction_id = new_auction(app, seller, ends_at=utcnow() + timedelta(seconds=30))
-    with listings_events() as events:
+    with listings_events(app) as events:
         result = call(app, bidding.place_bid, auction_id, alice, 10)
     assert result.extended
     time_tag = pushed(app, events)[f"auction-card-{auction_id}"].select_one("time[data-countdown]")
@@ -108,7 +108,7 @@ def test_a_dutch_price_step_updates_the_cards_price(app, people):
         app, seller, kind="dutch", start_price=500, dutch_floor=100, dutch_step=50, dutch_interval_seconds=60,
         starts_at=utcnow() - timedelta(seconds=125),
     )
-    with listings_events() as events:
+    with listings_events(app) as events:
         assert call(app, lifecycle.announce_dutch_steps) == [auction_id]
     text = pushed(app, events)[f"auction-card-{auction_id}"].get_text(" ", strip=True)
     assert "400 ⭐" in text and "Price now" in text
@@ -122,7 +122,7 @@ def test_the_close_shows_the_outcome_on_the_card(app, people):
     call(app, bidding.place_bid, sold, alice, 30)
     end_now(app, sold)
     end_now(app, unsold)
-    with listings_events() as events:
+    with listings_events(app) as events:
         call(app, lifecycle.close_auction, sold)
         call(app, lifecycle.close_auction, unsold)
         call(app, lifecycle.cancel_auction, cancelled, seller)
@@ -143,12 +143,12 @@ def test_a_new_live_auction_is_announced_with_its_category_and_a_scheduled_one_w
     photo = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 80, 40)).save(photo, "PNG")
     draft = dict(description="Ticks.", start_price=10, duration=timedelta(days=1), category_id=watches, photos=[photo.getvalue()])
-    with listings_events() as events:
+    with listings_events(app) as events:
         live_id = call(app, create_listing, seller, ListingDraft(title="Pocket watch", **draft))
     marker = pushed(app, events)["listings-new"].select_one("[data-auction]")
     assert (marker["data-auction"], marker["data-category"]) == (str(live_id), "watches")
 
-    with listings_events() as events:
+    with listings_events(app) as events:
         later = ListingDraft(title="Wrist watch", starts_at=utcnow() + timedelta(hours=1), **draft)
         call(app, create_listing, seller, later)
     assert [name for name, _ in events] == ["auction_created"]
@@ -159,14 +159,14 @@ def test_a_scheduled_auction_is_announced_when_it_opens_by_the_job_or_by_a_first
     seller, alice, _ = people
     start = utcnow() - timedelta(seconds=1)
     by_job = new_auction(app, seller, status="scheduled", starts_at=start)
-    with listings_events() as events:
+    with listings_events(app) as events:
         assert call(app, lifecycle.open_scheduled_auctions) == [by_job]
     cards = pushed(app, events)
     assert cards["listings-new"].select_one("[data-auction]")["data-auction"] == str(by_job)
     assert "Ends in" in cards[f"auction-card-{by_job}"].select_one("time")["data-format"]  # no longer "Opens in"
 
     by_bid = new_auction(app, seller, status="scheduled", starts_at=start)
-    with listings_events() as events:
+    with listings_events(app) as events:
         call(app, bidding.place_bid, by_bid, alice, 15)
     # The opening re-renders the card, then the bid does.
     assert [name for name, _ in events] == ["auction_created", "price_changed", "price_changed"]
@@ -219,13 +219,13 @@ def test_a_bid_over_http_reaches_open_home_pages_within_a_second_rendered_once_p
     give_stars(app, alice, 500)
     auction_id = new_auction(app, seller, title="Pocket watch")
     calls: list[str] = []
-    card_renderer = renderers["price_changed"]
+    card_renderer = renderers_of(app)["price_changed"]
 
     def counted(app, data, locale):
         calls.append(locale)
         return card_renderer(app, data, locale)
 
-    monkeypatch.setitem(renderers, "price_changed", counted)
+    monkeypatch.setitem(renderers_of(app), "price_changed", counted)
 
     with run_server(app) as base_url:
         visitor = httpx.Client(base_url=base_url, timeout=10)

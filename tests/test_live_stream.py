@@ -8,10 +8,10 @@ import time
 import httpx
 import pytest
 
-import auction.web.live_fragments  # noqa: F401  (its renderers exist before the fixture below lifts one)
-from auction.live import live_url, renderers
+from auction.live import live_url, renderers_of
 from auction.services.ledger import credit_sandbox
 from auction.services.users import end_all_sessions
+from auction.web import live_fragments
 from tests.conftest import sign_in
 from tests.servers import SSEClient, run_server
 from tests.wallet_helpers import make_auction
@@ -21,8 +21,11 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 
 @pytest.fixture(autouse=True)
 def listings_go_out_as_json(monkeypatch):
-    """These tests look at the transport with `auction_created`: sent as its JSON, as an event without a renderer."""
-    monkeypatch.delitem(renderers, "auction_created", raising=False)
+    """These tests look at the transport with `auction_created`: sent as its JSON, as an event without a renderer.
+
+    Lifted from the table create_app copies, so every app these tests build goes without it.
+    """
+    monkeypatch.delitem(live_fragments.RENDERERS, "auction_created", raising=False)
 
 
 def wait_for(condition, timeout: float = 5) -> None:
@@ -183,7 +186,7 @@ def test_fragments_are_rendered_once_per_event_and_language(app, make_user, live
         html = render_template_string('<p id="new">{{ _("Live auctions") }} #{{ n }}</p>', n=data["auction_id"])
         return [("new-listing", html), ("listing-count", "<b>+1</b>")]
 
-    monkeypatch.setitem(renderers, "auction_created", listing_card)
+    monkeypatch.setitem(renderers_of(app), "auction_created", listing_card)
     seller = make_user("Sam")
     url = f"{live_server}/events?channels=listings"
     english = [SSEClient(url, headers={"Accept-Language": "en"}) for _ in range(3)]
@@ -222,7 +225,7 @@ def test_fragments_render_outside_the_transaction_that_published_them(app, make_
         seen.append((write_intent.get(), _depth.get()))
         return [("new-listing", f"<p>#{data['auction_id']}</p>")]
 
-    monkeypatch.setitem(renderers, "auction_created", listing_card)
+    monkeypatch.setitem(renderers_of(app), "auction_created", listing_card)
     with SSEClient(f"{live_server}/events?channels=listings") as stream:
         wait_for(lambda: "connected" in stream.comments)
         auction_id = make_auction(app, make_user("Sam"))

@@ -168,12 +168,17 @@ def test_a_watched_scheduled_auction_that_opens_tells_its_watchers(app, trio):
     assert len(telegram_rows(app, alice, "auction_opened")) == 1
 
 
+def bidding_war(app, auction_id: int, alice: int, bob: int, rounds: range) -> None:
+    """Alice raises, Bob outbids her, once per round (20 Stars a round)."""
+    for step in rounds:
+        call(app, bidding.place_bid, auction_id, alice, 100 + step * 20)
+        call(app, bidding.place_bid, auction_id, bob, 110 + step * 20)
+
+
 def test_a_bidding_war_becomes_one_digest(app, trio):
     seller, alice, bob = trio
     auction_id = new_auction(app, seller, title="Lamp")
-    for step in range(6):
-        call(app, bidding.place_bid, auction_id, alice, 100 + step * 20)
-        call(app, bidding.place_bid, auction_id, bob, 110 + step * 20)
+    bidding_war(app, auction_id, alice, bob, range(6))
     with app.app_context():
         price = db.session.get(Auction, auction_id).current_price
     assert web_rows(app, alice, "outbid") == [("outbid", 6, f"Outbid 6 times on “Lamp”, price now {price} ⭐.")]
@@ -181,6 +186,24 @@ def test_a_bidding_war_becomes_one_digest(app, trio):
     assert first.payload["text"].startswith("You have been outbid")
     assert digest.payload["text"] == f"Outbid 6 times on “Lamp”, price now {price} ⭐."
     assert digest.next_attempt_at >= first.created_at + timedelta(seconds=notifications.DIGEST_SECONDS - 1)
+
+
+def test_a_digest_that_went_out_is_not_rewritten_while_the_war_goes_on(app, trio):
+    seller, alice, bob = trio
+    auction_id = new_auction(app, seller, title="Lamp")
+    bidding_war(app, auction_id, alice, bob, range(3))
+    first, digest = telegram_rows(app, alice, "outbid")
+    assert digest.payload["text"].startswith("Outbid 3 times")
+    with app.app_context():  # the dispatcher sent the digest early (e.g. the window ended)
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == digest.id).values(status="sent", sent_at=utcnow()))
+        db.session.commit()
+    bidding_war(app, auction_id, alice, bob, range(3, 5))
+    # The centre keeps counting; what went out stays as it was and no second digest is queued.
+    assert [count for _, count, _ in web_rows(app, alice, "outbid")] == [5]
+    assert [(m.id, m.status, m.payload["text"][:15]) for m in telegram_rows(app, alice, "outbid")] == [
+        (first.id, first.status, first.payload["text"][:15]),
+        (digest.id, "sent", "Outbid 3 times "),
+    ]
 
 
 def test_quiet_hours_hold_telegram_and_the_centre_records(app, trio):

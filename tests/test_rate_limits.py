@@ -18,6 +18,7 @@ def limited_app(make_app):
         RATE_LIMIT_BIDS="2 per minute",
         RATE_LIMIT_LISTINGS="1 per minute",
         RATE_LIMIT_INVOICES="1 per minute",
+        RATE_LIMIT_SUPPORT="2 per minute",
     )
 
 
@@ -62,6 +63,22 @@ def test_invoices_and_listings_are_limited_per_person(limited_app, make_user):
     assert client.post("/wallet/buy", data={"amount": "50"}, headers={"X-CSRFToken": token}).status_code == 429
     assert client.post("/auctions/new", data={"title": "x"}, headers={"X-CSRFToken": token}).status_code != 429
     assert client.post("/auctions/new", data={"title": "x"}, headers={"X-CSRFToken": token}).status_code == 429
+
+
+def test_support_messages_are_limited_per_person(limited_app, make_user):
+    client = limited_app.test_client()
+    sign_in(client, make_user("Asker"))
+    token = csrf_token(client, "/support")
+    send = {"subject": "Where are my Stars?", "body": "I bought 50 Stars and see none."}
+    opened = client.post("/support", data=send, headers={"X-CSRFToken": token})
+    assert opened.status_code == 302
+    ticket = opened.headers["Location"]
+    assert client.post(ticket, data={"body": "Any news?"}, headers={"X-CSRFToken": token}).status_code == 302
+    refused = client.post(ticket, data={"body": "Hello?"}, headers={"X-CSRFToken": token})
+    assert refused.status_code == 429 and "You are doing that too often" in refused.get_data(as_text=True)
+    other = limited_app.test_client()
+    sign_in(other, make_user("Other"))
+    assert other.post("/support", data=send, headers={"X-CSRFToken": csrf_token(other, "/support")}).status_code == 302
 
 
 def test_the_bot_holds_back_a_flood_politely(make_app, fake_telegram):

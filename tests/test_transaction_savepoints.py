@@ -36,7 +36,7 @@ def test_events_wait_for_the_commit_past_a_released_or_rolled_back_savepoint(app
             pass
         assert seen == []  # neither the released nor the rolled-back savepoint let anything out
 
-    add_event_sink(sink)
+    add_event_sink(app, sink)
     try:
         with app.app_context():
             rename(savepoint_fails=False)
@@ -45,4 +45,4 @@ def test_events_wait_for_the_commit_past_a_released_or_rolled_back_savepoint(app
             rename(savepoint_fails=True)
             assert [event for _, event, _, _ in seen] == ["renamed"]
     finally:
-        remove_event_sink(sink)
+        remove_event_sink(app, sink)

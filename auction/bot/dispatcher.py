@@ -93,7 +93,7 @@ class OutboxDispatcher:
         def wake() -> None:  # called from whichever thread committed the row
             loop.call_soon_threadsafe(self._wake.set)
 
-        outbox.add_outbox_waker(wake)
+        outbox.add_outbox_waker(self.app, wake)
         try:
             while not self._stopping:
                 self._wake.clear()
@@ -105,7 +105,7 @@ class OutboxDispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=sleep)
         finally:
-            outbox.remove_outbox_waker(wake)
+            outbox.remove_outbox_waker(self.app, wake)
             if self._deliveries:
                 await asyncio.wait(self._deliveries, timeout=10)
 

@@ -10,12 +10,11 @@ from flask import Flask, current_app
 from flask_login import current_user
 
 from auction.live.broker import CHANNEL, Broker, Event, create_broker
-from auction.live.renderers import renderers, renders
-from auction.services.transaction import add_event_sink
+from auction.live.renderers import register_renderers, renderers_of
 
 log = logging.getLogger("auction.live")
 
-__all__ = ["CHANNEL", "Broker", "Event", "init_app", "live_url", "renderers", "renders"]
+__all__ = ["CHANNEL", "Broker", "Event", "init_app", "live_url", "publish_committed", "register_renderers", "renderers_of"]
 
 
 def publish_committed(events: list[tuple[str, str, dict]]) -> None:
@@ -49,7 +48,7 @@ def live_url(channels: Iterable[str] | str = ()) -> str | None:
 
 
 def init_app(app: Flask) -> None:
-    """Create the broker BROKER_URL names and route committed events to it."""
+    """Create the broker BROKER_URL names and give templates `live_url` (create_app's
+    `register_live` then routes committed events to the broker through `publish_committed`)."""
     app.extensions["broker"] = create_broker(app.config)
     app.jinja_env.globals["live_url"] = live_url
-    add_event_sink(publish_committed)

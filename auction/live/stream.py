@@ -26,7 +26,7 @@ from werkzeug.http import parse_accept_header
 
 from auction.i18n import choose_language
 from auction.live.broker import CHANNEL, Broker, Event, Subscription, decode_position
-from auction.live.renderers import render_event, renderers
+from auction.live.renderers import render_event, renderers_of
 
 log = logging.getLogger("auction.live")
 
@@ -248,7 +248,7 @@ class LiveStream:
         key = (event.channel, event.id, locale)
         future = self._rendered.get(key)
         if future is None:
-            if event.name in renderers:
+            if event.name in renderers_of(self.app):
                 future = asyncio.ensure_future(self._render(event, locale))
             else:
                 future = asyncio.get_running_loop().create_future()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Exists, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -224,12 +224,14 @@ def _tell_awarded(user_id: int, rule: Rule) -> None:
                          code=rule.code, icon=rule.icon)
 
 
-def evaluate(user_id: int, codes: tuple[str, ...] | None = None) -> list[str]:
+def evaluate(user_id: int, codes: tuple[str, ...] | None = None, have: set[str] | None = None) -> list[str]:
     """Award every badge among `codes` (all when None) the person has now earned; returns the new ones.
 
+    `have`: the codes among `codes` the person holds, when the caller read them already.
     Runs inside the caller's transaction (the event that may have earned the badge).
     """
-    have = _awarded_codes(user_id)
+    if have is None:
+        have = _awarded_codes(user_id)
     new = []
     for code in codes or tuple(RULES):
         rule = RULES[code]
@@ -248,9 +250,28 @@ def recheck(user_id: int) -> list[str]:
     return evaluate(user_id)
 
 
-def on_bid_placed(bidder_id: int, first_on_auction: bool) -> None:
-    """Hook for the bid transaction: first bid, and early bird when the bid was the auction's first."""
-    evaluate(bidder_id, BID_RULES if first_on_auction else BID_RULES[:1])
+def holds_badge(code: str, user_id) -> Exists:
+    """A column expression: whether `user_id` (a value or a bind parameter) holds the badge `code`.
+
+    The bid's lock statement selects one per BID_RULES code, so an accepted bid reads no badges
+    on its own unless a rule can still fire.
+    """
+    return (
+        select(UserAchievement.id)
+        .join(Achievement, Achievement.id == UserAchievement.achievement_id)
+        .where(UserAchievement.user_id == user_id, Achievement.code == code)
+        .exists()
+    )
+
+
+def on_bid_placed(bidder_id: int, first_on_auction: bool, have: set[str]) -> None:
+    """Hook for the bid transaction: first bid, and early bird when the bid was the auction's first.
+
+    `have`: the BID_RULES codes the bidder holds (read with the bid's lock, `holds_badge`).
+    """
+    codes = tuple(code for code in (BID_RULES if first_on_auction else BID_RULES[:1]) if code not in have)
+    if codes:
+        evaluate(bidder_id, codes, have=set(have))
 
 
 def on_auction_ended(auction: Auction) -> None:

@@ -55,7 +55,10 @@ _OwnHold = aliased(Hold, name="own_hold")
 # Built once: the profile of a bid showed a fifth of the lock's time spent building this
 # statement and its cache key anew on every bid.
 _LOCK_FOR_BID = (
-    select(Auction, User, _Leader, _LeaderHold, _OwnHold)
+    select(
+        Auction, User, _Leader, _LeaderHold, _OwnHold,
+        *(achievements.holds_badge(code, bindparam("bidder_id")).label(code) for code in achievements.BID_RULES),
+    )
     .select_from(Auction)
     .join(User, User.id == bindparam("bidder_id"))
     .outerjoin(_Leader, _Leader.id == Auction.leading_bidder_id)
@@ -70,8 +73,9 @@ _LOCK_FOR_BID = (
 )
 
 
-def _lock_for_bid(auction_id: int, bidder_id: int) -> tuple[Auction, User, User | None, Hold | None, Hold | None]:
-    """One statement: lock the auction row and read the bidder, the leader and both active holds.
+def _lock_for_bid(auction_id: int, bidder_id: int) -> tuple[Auction, User, User | None, Hold | None, Hold | None, set[str]]:
+    """One statement: lock the auction row and read the bidder, the leader, both active holds
+    and which of the bid's badges (achievements.BID_RULES) the bidder holds.
 
     Holds on an auction change only under its row lock, so reading them here (without
     locking them) is safe; the ledger is told what they are.
@@ -79,7 +83,9 @@ def _lock_for_bid(auction_id: int, bidder_id: int) -> tuple[Auction, User, User 
     row = db.session.execute(_LOCK_FOR_BID, {"auction_id": auction_id, "bidder_id": bidder_id}).first()
     if row is None:
         raise NotFound()
-    return row._tuple()
+    auction, bidder, leader, leader_hold, own_hold, *held = row._tuple()
+    badges = {code for code, has in zip(achievements.BID_RULES, held, strict=True) if has}
+    return auction, bidder, leader, leader_hold, own_hold, badges
 
 
 def _too_low(minimum: int) -> BidTooLow:
@@ -96,7 +102,7 @@ def place_bid(auction_id: int, bidder_id: int, max_amount: int | None = None, so
     """
     offer = max(amount or 0, max_amount or 0)
     now = utcnow()
-    auction, bidder, leader, leader_hold, own_hold = _lock_for_bid(auction_id, bidder_id)
+    auction, bidder, leader, leader_hold, own_hold, badges = _lock_for_bid(auction_id, bidder_id)
     check_open(auction, now)
     check_bidder(auction, bidder)
     if auction.kind == "dutch":
@@ -116,7 +122,7 @@ def place_bid(auction_id: int, bidder_id: int, max_amount: int | None = None, so
         leading, top = False, None
     box = price_box(auction, now, leader_max=top)
     notifications.after_bid(auction, bidder_id, extended)
-    achievements.on_bid_placed(bidder_id, first_on_auction=auction.bid_count == 1)
+    achievements.on_bid_placed(bidder_id, first_on_auction=auction.bid_count == 1, have=badges)
     return BidResult(
         leading=leading,
         price=auction.current_price,

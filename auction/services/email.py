@@ -31,7 +31,8 @@ from auction.extensions import db
 from auction.models import NotificationSettings, OutboxMessage, User, utcnow
 from auction.services import outbox
 from auction.services.errors import ServiceError
-from auction.services.transaction import atomic
+from auction.services.insert_once import insert_once
+from auction.services.transaction import OUTBOX_QUEUED, atomic
 
 log = logging.getLogger("auction.email")
 
@@ -97,8 +98,8 @@ def email_state(user_id: int) -> EmailState:
     return EmailState(settings.email, settings.email_confirmed_at is not None)
 
 
-def confirmed_address(user_id: int) -> str | None:
-    settings = db.session.get(NotificationSettings, user_id)
+def confirmed(settings: NotificationSettings | None) -> str | None:
+    """The confirmed address in a person's settings row (None when absent or not confirmed)."""
     return settings.email if settings is not None and settings.email_confirmed_at is not None else None
 
 
@@ -117,17 +118,13 @@ def _message_payload(user: User, to: str, template: str, subject: str, unsubscri
 
 
 def queue_email(user_id: int, kind: str, payload: dict, dedupe_key: str | None, not_before=None) -> int | None:
-    """Write an email row to the outbox in the current transaction (None when the key was used)."""
-    if dedupe_key is not None and db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
-        return None
-    now = utcnow()
-    row = OutboxMessage(
-        channel="email", user_id=user_id, chat_id=None, kind=kind, payload=payload, dedupe_key=dedupe_key,
-        status="pending", attempts=0, next_attempt_at=max(not_before or now, now),
-    )
-    db.session.add(row)
-    db.session.flush()
-    return row.id
+    """Write an email row to the outbox in the current transaction (None when the key was used,
+    by this or a concurrent transaction: ON CONFLICT DO NOTHING)."""
+    values = outbox.message_row("email", user_id, None, kind, payload, dedupe_key, not_before)
+    row_id = db.session.scalar(insert_once(OutboxMessage, "dedupe_key").values(**values).returning(OutboxMessage.id))
+    if row_id is not None:
+        db.session.info[OUTBOX_QUEUED] = True
+    return row_id
 
 
 def notification_payload(user: User, to: str, kind: str, label, text, url: str | None) -> dict:
@@ -162,7 +159,6 @@ def request_confirmation(user_id: int, address: str) -> str:
         subject = str(_l("Confirm your email address for Bot-Auction"))
     payload = _message_payload(user, address, "confirm", subject, link=site_url("/settings/email/confirm", token=token), hours=hours)
     queue_email(user_id, "email_confirm", payload, dedupe_key=None)
-    db.session.info["outbox_queued"] = True
     return address
 
 

@@ -25,8 +25,7 @@ import zlib
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, event, func, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select, text
 
 from auction.extensions import db
 from auction.models import Hold, LedgerAccount, LedgerTransfer, Payment, utcnow
@@ -211,14 +210,6 @@ def _announce_balance(user_id: int) -> None:
     """Tell the person's open pages their new balance (published after commit; the latest wins)."""
     now = balances(user_id)
     emit_latest(*events.balance_changed(user_id, now.available, now.held))
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_locks(session: Session, transaction) -> None:
-    # Only the outermost transaction's end (commit, rollback or close) releases row locks.
-    if transaction.parent is None:
-        session.info.pop(_LOCKED_ACCOUNTS, None)
-        session.info.pop(_LOCKED_HOLDS, None)
 
 
 def _check_amount(amount: int, *, allow_zero: bool = False) -> None:

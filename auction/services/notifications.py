@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import aliased
 
 from auction import numbers, stars
 from auction.extensions import db
@@ -38,13 +38,14 @@ from auction.models import (
     Notification,
     NotificationPreference,
     NotificationSettings,
-    OutboxMessage,
+    PushSubscription,
     User,
     WatchlistEntry,
     utcnow,
 )
 from auction.services import outbox, push, rules
 from auction.services.errors import NotFound, ServiceError
+from auction.services.insert_once import insert_once
 from auction.services.transaction import atomic, emit
 
 CHANNELS = ("telegram", "web", "email", "push")
@@ -311,15 +312,8 @@ def default_channels(kind: Kind) -> set[str]:
 
 def enabled_channels(user_id: int, kind: str) -> set[str]:
     """The channels `user_id` gets `kind` on: the kind's defaults, overridden by their choices."""
-    on = default_channels(KINDS[kind])
-    rows = db.session.execute(
-        select(NotificationPreference.channel, NotificationPreference.enabled).where(
-            NotificationPreference.user_id == user_id, NotificationPreference.kind == kind
-        )
-    )
-    for channel, enabled in rows:
-        (on.add if enabled else on.discard)(channel)
-    return on & set(CHANNELS)
+    person = _recipient(user_id, kind, None, utcnow())
+    return person.channels if person is not None else default_channels(KINDS[kind]) & set(CHANNELS)
 
 
 @dataclass(frozen=True)
@@ -451,9 +445,8 @@ def _zone(user: User) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def quiet_until(user: User, now: datetime) -> datetime | None:
-    """When the person's quiet hours end (UTC), or None when they are not in quiet hours now."""
-    settings = _settings(user.id)
+def _quiet_end(settings: NotificationSettings | None, user: User, now: datetime) -> datetime | None:
+    """When the person's quiet hours (from their `settings` row) end, UTC; None when they are not in them now."""
     if settings is None or settings.quiet_from is None or settings.quiet_until is None:
         return None
     local = now.astimezone(_zone(user))
@@ -471,85 +464,127 @@ def quiet_until(user: User, now: datetime) -> datetime | None:
 # -- notify ----------------------------------------------------------------------------------
 
 
-def _recent(user_id: int, kind: str, auction_id: int, now: datetime) -> Notification | None:
-    return db.session.scalar(
-        select(Notification)
-        .where(
-            Notification.user_id == user_id,
-            Notification.kind == kind,
-            Notification.auction_id == auction_id,
-            Notification.created_at > now - timedelta(seconds=DIGEST_SECONDS),
+@dataclass
+class _Recipient:
+    """What `notify` needs to know about a person, read in one statement."""
+
+    user: User
+    settings: NotificationSettings | None
+    recent: Notification | None  # their row of this kind and auction from the digest window
+    channels: set[str]
+    has_push: bool  # a browser subscribed to web push
+
+
+_Recent = aliased(Notification, name="recent")
+
+
+def _recipient(user_id: int, kind: str, auction_id: int | None, now: datetime) -> _Recipient | None:
+    """One statement: the person, their settings, their choices for `kind` (one row per channel
+    chosen) and, when `auction_id` is given, the row a digest would merge into."""
+    statement = (
+        select(
+            User,
+            NotificationSettings,
+            NotificationPreference.channel,
+            NotificationPreference.enabled,
+            select(PushSubscription.id).where(PushSubscription.user_id == User.id).exists().label("has_push"),
         )
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .limit(1)
+        .outerjoin(NotificationSettings, NotificationSettings.user_id == User.id)
+        .outerjoin(NotificationPreference, and_(NotificationPreference.user_id == User.id, NotificationPreference.kind == kind))
+        .where(User.id == user_id)
     )
+    if auction_id is not None:
+        recent_id = (
+            select(_Recent.id)
+            .where(
+                _Recent.user_id == user_id,
+                _Recent.kind == kind,
+                _Recent.auction_id == auction_id,
+                _Recent.created_at > now - timedelta(seconds=DIGEST_SECONDS),
+            )
+            .order_by(_Recent.created_at.desc(), _Recent.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        statement = statement.add_columns(Notification).outerjoin(Notification, Notification.id == recent_id)
+    rows = db.session.execute(statement).all()
+    if not rows:
+        return None
+    on = default_channels(KINDS[kind])
+    for row in rows:
+        if row.channel is not None:
+            (on.add if row.enabled else on.discard)(row.channel)
+    first = rows[0]
+    recent = first.Notification if auction_id is not None else None
+    return _Recipient(first.User, first.NotificationSettings, recent, on & set(CHANNELS), bool(first.has_push))
 
 
-def _insert(row: Notification) -> bool:
-    if row.dedupe_key is None:
-        db.session.add(row)
-        db.session.flush()
-        return True
-    if db.session.scalar(select(Notification.id).where(Notification.dedupe_key == row.dedupe_key)):
-        return False
-    try:
-        with db.session.begin_nested():  # a concurrent twin loses quietly
-            db.session.add(row)
-        return True
-    except IntegrityError:
-        return False
+def _insert(values: dict) -> int | None:
+    """Insert a notification row; None when its `dedupe_key` was used before (by this or a concurrent transaction)."""
+    return db.session.scalar(insert_once(Notification, "dedupe_key").values(**values).returning(Notification.id))
 
 
-def _held_until(user: User, row: Notification, now: datetime) -> datetime | None:
+def _held_until(person: _Recipient, row: Notification, now: datetime) -> datetime | None:
     """When a message may go out: after the person's quiet hours and the kind's delay (None: now)."""
     delay = KINDS[row.kind].delay_seconds
-    times = [t for t in (quiet_until(user, now), now + timedelta(seconds=delay) if delay else None) if t is not None]
+    times = [t for t in (_quiet_end(person.settings, person.user, now), now + timedelta(seconds=delay) if delay else None) if t is not None]
     return max(times) if times else None
 
 
-def _telegram(user: User, row: Notification, now: datetime, digest: bool) -> None:
+def _telegram(person: _Recipient, row: Notification, now: datetime, digest: bool) -> tuple[dict, bool] | None:
+    """The Telegram outbox row for `row` and whether it merges into a pending digest message."""
+    user = person.user
+    if not outbox.reachable(user):
+        return None
     kind = KINDS[row.kind]
     url = _site_url(row.url) if row.url else ""
-    buttons = kind.buttons(row, url) if kind.buttons else None
-    held_until = _held_until(user, row, now)
+    payload = outbox.telegram_payload(user, text_of(row), kind.buttons(row, url) if kind.buttons else None)
+    held_until = _held_until(person, row, now)
     if digest:
         window_end = row.created_at + timedelta(seconds=DIGEST_SECONDS)
-        key = f"digest:{row.id}"
-        pending = db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
-        if pending is not None:
-            if pending.status == "pending":
-                from flask_babel import force_locale
-
-                with force_locale(outbox.recipient_locale(user)):
-                    pending.payload = {**pending.payload, "text": str(text_of(row)), "buttons": outbox._button_rows(buttons)}
-            return
-        outbox.enqueue_telegram(user.id, row.kind, text_of(row), buttons=buttons, dedupe_key=key, not_before=max(window_end, held_until or window_end))
-        return
-    key = f"notification:{row.id}"
-    outbox.enqueue_telegram(user.id, row.kind, text_of(row), buttons=buttons, dedupe_key=key, not_before=held_until)
+        not_before = max(window_end, held_until or window_end)
+        return outbox.telegram_row(user, row.kind, payload, f"digest:{row.id}", not_before), True
+    return outbox.telegram_row(user, row.kind, payload, f"notification:{row.id}", held_until), False
 
 
-def _email(user: User, row: Notification, now: datetime, digest: bool) -> None:
+def _email(person: _Recipient, row: Notification, now: datetime, digest: bool) -> tuple[dict, bool] | None:
+    """The email outbox row for `row` (None without a confirmed address) and whether it merges into a digest."""
     from auction.services import email
 
-    address = email.confirmed_address(user.id)
+    address = email.confirmed(person.settings)
     if address is None:
-        return
+        return None
+    user = person.user
     payload = email.notification_payload(user, address, row.kind, KINDS[row.kind].label, text_of(row), row.url)
-    held_until = _held_until(user, row, now)
+    held_until = _held_until(person, row, now)
     if not digest:
-        email.queue_email(user.id, row.kind, payload, f"email:{row.id}", not_before=held_until)
-        return
-    key = f"email-digest:{row.id}"
-    pending = db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
-    if pending is None:
-        window_end = row.created_at + timedelta(seconds=DIGEST_SECONDS)
-        email.queue_email(user.id, row.kind, payload, key, not_before=max(window_end, held_until or window_end))
-    elif pending.status == "pending":
-        pending.payload = payload
+        return outbox.message_row("email", user.id, None, row.kind, payload, f"email:{row.id}", held_until), False
+    window_end = row.created_at + timedelta(seconds=DIGEST_SECONDS)
+    not_before = max(window_end, held_until or window_end)
+    return outbox.message_row("email", user.id, None, row.kind, payload, f"email-digest:{row.id}", not_before), True
 
 
-def _push(user: User, row: Notification, now: datetime, digest: bool) -> None:
+def _queue(messages: list[tuple[dict, bool]], merges_before: bool) -> None:
+    """Write the outbox rows of one notification in one statement where it can.
+
+    A digest row merges into the pending message of its key: when one is likely there
+    (`merges_before`: the row merged before) its payload is updated first, else the row
+    is inserted first; the other statement runs only when the first did nothing. A message
+    that went out already is left alone (the digest then has nothing more to say there).
+    """
+    fresh = [values for values, digest in messages if not digest or not merges_before]
+    if merges_before:
+        fresh += [values for values, digest in messages if digest and not outbox.merge_pending(values["dedupe_key"], values["payload"])]
+    written = outbox.write_rows(fresh)
+    if not merges_before:
+        for values, digest in messages:
+            if digest and values["dedupe_key"] not in written:
+                outbox.merge_pending(values["dedupe_key"], values["payload"])
+
+
+def _push(person: _Recipient, row: Notification, now: datetime, digest: bool) -> None:
+    """One push message per browser the person subscribed (none: nothing), after quiet hours."""
+    user = person.user
     browsers = push.subscription_ids(user.id)
     if not browsers:
         return
@@ -563,7 +598,7 @@ def _push(user: User, row: Notification, now: datetime, digest: bool) -> None:
             # One tag per kind and auction: a browser replaces the earlier one (a digest) instead of stacking.
             "tag": f"{row.kind}-{row.auction_id}" if row.auction_id is not None else f"{row.kind}-n{row.id}",
         }
-    held_until = _held_until(user, row, now)
+    held_until = _held_until(person, row, now)
     if digest:
         window_end = row.created_at + timedelta(seconds=DIGEST_SECONDS)
         for browser in browsers:
@@ -583,50 +618,59 @@ def notify(
     `path` is the site page the notification links to (default: the auction's page).
     Returns the notification row's id, or None when `dedupe_key` was used before. A kind
     with a digest merges into the person's row of the same kind and auction from the last
-    DIGEST_SECONDS. Raises UnknownKind for a kind not in KINDS.
+    DIGEST_SECONDS. Raises UnknownKind for a kind not in KINDS, NotFound for no such person.
+
+    Statements: one read (the person, settings, choices, the digest row), one write of the
+    notification row, one of its outbox rows (Telegram and email together).
     """
     if kind not in KINDS:
         raise UnknownKind()
-    with db.session.no_autoflush:
-        user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound()
     now = utcnow()
-    channels = enabled_channels(user_id, kind)
+    digestible = auction is not None and KINDS[kind].digest is not None and dedupe_key is None
+    person = _recipient(user_id, kind, auction.id if digestible else None, now)
+    if person is None:
+        raise NotFound()
+    channels = person.channels
     if auction is not None:
         params = {"title": auction.title, **params}
-    digest = False
-    row = None
-    if auction is not None and KINDS[kind].digest is not None and dedupe_key is None:
-        row = _recent(user_id, kind, auction.id, now)
-    if row is not None:
-        digest = True
+    row = person.recent
+    digest = row is not None
+    if digest:
+        merged_before = row.count > 1
         row.count += 1
         row.payload = params
         row.read_at = None
         row.updated_at = now
         row.shown = row.shown or "web" in channels
     else:
-        row = Notification(
-            user_id=user_id,
-            kind=kind,
-            auction_id=auction.id if auction is not None else None,
-            payload=params,
-            url=path or (f"/auctions/{auction.id}" if auction is not None else None),
-            count=1,
-            shown="web" in channels,
-            dedupe_key=dedupe_key,
-            created_at=now,
-            updated_at=now,
-        )
-        if not _insert(row):
+        merged_before = False
+        values = {
+            "user_id": user_id,
+            "kind": kind,
+            "auction_id": auction.id if auction is not None else None,
+            "payload": params,
+            "url": path or (f"/auctions/{auction.id}" if auction is not None else None),
+            "count": 1,
+            "shown": "web" in channels,
+            "dedupe_key": dedupe_key,
+            "created_at": now,
+            "updated_at": now,
+        }
+        new_id = _insert(values)
+        if new_id is None:
             return None
-    if "telegram" in channels and user.telegram_id is not None and not user.bot_blocked:
-        _telegram(user, row, now, digest)
-    if "email" in channels:
-        _email(user, row, now, digest)
-    if "push" in channels:
-        _push(user, row, now, digest)
+        row = Notification(id=new_id, **values)  # not in the session: the texts are made from it
+    messages = [
+        message
+        for message in (
+            _telegram(person, row, now, digest) if "telegram" in channels else None,
+            _email(person, row, now, digest) if "email" in channels else None,
+        )
+        if message is not None
+    ]
+    _queue(messages, merged_before)
+    if "push" in channels and person.has_push:
+        _push(person, row, now, digest)
     if row.shown:
         emit(f"user:{user_id}", "notification_created", {"user_id": user_id, "notification_id": row.id})
     return row.id

@@ -26,15 +26,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from flask import Flask
+from sqlalchemy import select, update
 
 from auction.extensions import db
 from auction.i18n import person_language
 from auction.models import OutboxMessage, User, utcnow
 from auction.services.errors import NotFound
-from auction.services.transaction import OUTBOX_QUEUED, atomic
+from auction.services.insert_once import insert_once
+from auction.services.transaction import OUTBOX_QUEUED, atomic, commit_hooks
 
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 10
@@ -43,31 +43,18 @@ ERROR_LIMIT = 500
 
 Button = dict[str, str]
 
-# Called (from the committing thread) after a transaction that queued a message commits,
-# so the dispatcher sends it at once instead of at its next poll.
-_wakers: list[Callable[[], None]] = []
+def add_outbox_waker(app: Flask, waker: Callable[[], None]) -> None:
+    """Call `waker` (from the committing thread) after each of `app`'s transactions that queued
+    a message, so a dispatcher sends it at once instead of at its next poll."""
+    wakers = commit_hooks(app).wakers
+    if waker not in wakers:
+        wakers.append(waker)
 
 
-def add_outbox_waker(waker: Callable[[], None]) -> None:
-    if waker not in _wakers:
-        _wakers.append(waker)
-
-
-def remove_outbox_waker(waker: Callable[[], None]) -> None:
-    if waker in _wakers:
-        _wakers.remove(waker)
-
-
-@event.listens_for(Session, "after_commit")
-def _wake_dispatchers(session: Session) -> None:
-    if session.info.pop(OUTBOX_QUEUED, False):
-        for waker in list(_wakers):
-            waker()
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_queued(session: Session) -> None:
-    session.info.pop(OUTBOX_QUEUED, None)
+def remove_outbox_waker(app: Flask, waker: Callable[[], None]) -> None:
+    wakers = commit_hooks(app).wakers
+    if waker in wakers:
+        wakers.remove(waker)
 
 
 def recipient_locale(user: User) -> str:
@@ -105,67 +92,71 @@ def enqueue_telegram(
     in the recipient's language. `buttons` is a list of rows of {"text", "url"} or
     {"text", "callback_data"} (a flat list puts one button per row). Nothing is queued
     (None is returned) for a user the bot cannot reach, or when a row with the same
-    `dedupe_key` exists already. `not_before` holds the row until then (quiet hours, digests).
+    `dedupe_key` exists already (a concurrent twin included: the database skips it, ON
+    CONFLICT DO NOTHING). `not_before` holds the row until then (quiet hours, digests).
+    Raises NotFound for no such user.
     """
-    row = queue_telegram(user_id, kind, text, buttons, dedupe_key, photo, parse_mode, not_before)
-    if row is None:
-        return None
-    db.session.flush()
-    return row.id
-
-
-@atomic
-def queue_telegram(
-    user_id: int,
-    kind: str,
-    text: str,
-    buttons: Sequence | None = None,
-    dedupe_key: str | None = None,
-    photo: str | None = None,
-    parse_mode: str | None = None,
-    not_before: datetime | None = None,
-) -> OutboxMessage | None:
-    """Like `enqueue_telegram`, but the row goes out with the transaction's next flush (no id yet).
-
-    For a caller that needs no id: a message queued in the middle of a bid forces no flush.
-    """
-    from flask_babel import force_locale
-
-    with db.session.no_autoflush:  # the caller's pending rows go out with this row, in one flush
+    with db.session.no_autoflush:
         user = db.session.get(User, user_id)
     if user is None:
         raise NotFound()
-    if user.telegram_id is None or user.bot_blocked:
+    if not reachable(user):
         return None
-    if dedupe_key is not None and db.session.scalar(
-        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
-    ):
-        return None
+    values = telegram_row(user, kind, telegram_payload(user, text, buttons, photo, parse_mode), dedupe_key, not_before)
+    row_id = db.session.scalar(insert_once(OutboxMessage, "dedupe_key").values(**values).returning(OutboxMessage.id))
+    if row_id is not None:
+        db.session.info[OUTBOX_QUEUED] = True
+    return row_id
+
+
+def reachable(user: User) -> bool:
+    """Whether the bot can write to `user` (they have a Telegram chat and did not block the bot)."""
+    return user.telegram_id is not None and not user.bot_blocked
+
+
+def telegram_payload(user: User, text, buttons: Sequence | None = None, photo: str | None = None, parse_mode: str | None = None) -> dict:
+    """A Telegram row's payload, its lazy text and button labels rendered in `user`'s language."""
+    from flask_babel import force_locale
+
     with force_locale(recipient_locale(user)):
-        payload = {"text": str(text), "parse_mode": parse_mode, "buttons": _button_rows(buttons), "photo": photo}
-    row = OutboxMessage(
-        channel="telegram",
-        user_id=user.id,
-        chat_id=user.telegram_id,
-        kind=kind,
-        payload=payload,
-        dedupe_key=dedupe_key,
-        status="pending",
-        attempts=0,
-        next_attempt_at=max(not_before or utcnow(), utcnow()),
+        return {"text": str(text), "parse_mode": parse_mode, "buttons": _button_rows(buttons), "photo": photo}
+
+
+def telegram_row(user: User, kind: str, payload: dict, dedupe_key: str | None, not_before: datetime | None) -> dict:
+    """The column values of a pending Telegram row to `user` (held until `not_before`, UTC, if later than now)."""
+    return message_row("telegram", user.id, user.telegram_id, kind, payload, dedupe_key, not_before)
+
+
+def message_row(channel: str, user_id: int, chat_id: int | None, kind: str, payload: dict, dedupe_key: str | None, not_before: datetime | None) -> dict:
+    """The column values of a pending outbox row on `channel` ("telegram" or "email")."""
+    now = utcnow()
+    return {
+        "channel": channel, "user_id": user_id, "chat_id": chat_id, "kind": kind, "payload": payload, "dedupe_key": dedupe_key,
+        "status": "pending", "attempts": 0, "next_attempt_at": max(not_before or now, now), "created_at": now,
+    }
+
+
+def write_rows(rows: list[dict]) -> set[str | None]:
+    """Insert outbox rows (from `message_row`) in one statement; a row whose `dedupe_key` is
+    taken is skipped by the database (ON CONFLICT DO NOTHING). Returns the keys written."""
+    if not rows:
+        return set()
+    written = set(db.session.scalars(insert_once(OutboxMessage, "dedupe_key").returning(OutboxMessage.dedupe_key), rows))
+    if written:
+        db.session.info[OUTBOX_QUEUED] = True
+    return written
+
+
+def merge_pending(dedupe_key: str, payload: dict) -> bool:
+    """Replace the payload of the still pending row `dedupe_key` (a digest growing); False when
+    there is no such row or it has gone out already."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.status == "pending")
+        .values(payload=payload)
+        .execution_options(synchronize_session=False)
     )
-    if dedupe_key is None:
-        db.session.add(row)
-    else:
-        try:
-            # A savepoint, so a concurrent twin with the same dedupe_key loses quietly
-            # instead of breaking the caller's transaction.
-            with db.session.begin_nested():
-                db.session.add(row)
-        except IntegrityError:
-            return None
-    db.session.info[OUTBOX_QUEUED] = True
-    return row
+    return bool(result.rowcount)
 
 
 def enqueue_to_chat(chat_id: int, kind: str, text: str, dedupe_key: str | None = None) -> int:
@@ -174,16 +165,8 @@ def enqueue_to_chat(chat_id: int, kind: str, text: str, dedupe_key: str | None =
                         payload={"text": text, "parse_mode": None, "buttons": [], "photo": None}, attempts=0, next_attempt_at=utcnow())
     db.session.add(row)
     db.session.flush()
-    db.session.info["outbox_queued"] = True
+    db.session.info[OUTBOX_QUEUED] = True
     return row.id
-
-
-@atomic
-def mark_reachable(user_id: int) -> None:
-    """The user wrote to the bot, so it is not blocked (any more)."""
-    user = db.session.get(User, user_id)
-    if user is not None and user.bot_blocked:
-        user.bot_blocked = False
 
 
 # -- the dispatcher's side -------------------------------------------------------------------

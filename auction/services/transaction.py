@@ -10,8 +10,10 @@ import threading
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
 
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -33,18 +35,47 @@ OUTBOX_QUEUED = "outbox_queued"  # a message was queued: wake the dispatchers af
 LOCKED_ACCOUNTS = "ledger_locked_accounts"  # (kind, user_id) -> LedgerAccount locked by this transaction
 LOCKED_HOLDS = "ledger_locked_holds"  # (user_id, auction_id) -> the active Hold (or None) known to this transaction
 
-# Receivers of committed events; the live broker registers itself here.
-_after_commit_sinks: list[Callable[[list[tuple[str, str, dict]]], None]] = []
+EventSink = Callable[[list[tuple[str, str, dict]]], None]
+HOOKS = "commit_hooks"  # the app.extensions key of an app's CommitHooks
 
 
-def add_event_sink(sink: Callable[[list[tuple[str, str, dict]]], None]) -> None:
-    if sink not in _after_commit_sinks:
-        _after_commit_sinks.append(sink)
+@dataclass
+class CommitHooks:
+    """What one app runs after a real commit: its event sinks get the committed events (the
+    live broker's is one), its outbox wakers are told a message was queued.
+
+    Registered explicitly — create_app's `register_live` step, a runtime when it starts — and
+    never at import, so two apps in one process each have their own and never share one.
+    """
+
+    sinks: list[EventSink] = field(default_factory=list)
+    wakers: list[Callable[[], None]] = field(default_factory=list)
 
 
-def remove_event_sink(sink) -> None:
-    if sink in _after_commit_sinks:
-        _after_commit_sinks.remove(sink)
+def init_app(app: Flask) -> CommitHooks:
+    """Give `app` its commit hooks and listen to the session's commits and rollbacks (once per process)."""
+    for name, listener in (("after_commit", _after_commit), ("after_rollback", _after_rollback), ("after_transaction_end", _forget_locks)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+    return app.extensions.setdefault(HOOKS, CommitHooks())
+
+
+def commit_hooks(app: Flask) -> CommitHooks:
+    """`app`'s commit hooks (KeyError for an app that create_app did not build)."""
+    return app.extensions[HOOKS]
+
+
+def add_event_sink(app: Flask, sink: EventSink) -> None:
+    """Hand `app`'s committed events to `sink` too (once, however often it is added)."""
+    sinks = commit_hooks(app).sinks
+    if sink not in sinks:
+        sinks.append(sink)
+
+
+def remove_event_sink(app: Flask, sink: EventSink) -> None:
+    sinks = commit_hooks(app).sinks
+    if sink in sinks:
+        sinks.remove(sink)
 
 
 def emit(channel: str, name: str, data: dict) -> None:
@@ -59,27 +90,37 @@ def emit_latest(channel: str, name: str, data: dict) -> None:
     pending.append((channel, name, data))
 
 
-@event.listens_for(Session, "after_commit")
-def _release_events(session: Session) -> None:
+def _after_commit(session: Session) -> None:
     # SQLAlchemy also calls after_commit when a SAVEPOINT is released (begin_nested); the
     # transaction has not committed yet, so a page rendered now would show the old state.
     if session.in_nested_transaction():
         return
     events = session.info.pop(PENDING_EVENTS, None)
-    if not events:
+    queued = session.info.pop(OUTBOX_QUEUED, False)
+    hooks = current_app.extensions.get(HOOKS) if has_app_context() else None
+    if hooks is None:
         return
-    for sink in list(_after_commit_sinks):
+    for sink in list(hooks.sinks) if events else ():
         try:
             sink(events)
         except Exception:  # a broken screen must never undo a committed bid
             log.exception("event sink failed")
+    for waker in list(hooks.wakers) if queued else ():
+        waker()
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_events(session: Session) -> None:
+def _after_rollback(session: Session) -> None:
     if session.in_nested_transaction():
         return  # only a SAVEPOINT rolled back: the transaction and its events go on
     session.info.pop(PENDING_EVENTS, None)
+    session.info.pop(OUTBOX_QUEUED, None)
+
+
+def _forget_locks(session: Session, transaction) -> None:
+    # Only the outermost transaction's end (commit, rollback or close) releases row locks.
+    if transaction.parent is None:
+        session.info.pop(LOCKED_ACCOUNTS, None)
+        session.info.pop(LOCKED_HOLDS, None)
 
 
 def _retryable(exc: Exception) -> bool:

@@ -15,7 +15,6 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from auction.extensions import db
-from auction.live import renders
 from auction.models import User
 from auction.services import auction_view, catalog, watchlist
 from auction.web.formatting import stars
@@ -61,15 +60,12 @@ def _render_context(app, locale: str):
         yield
 
 
-@renders("auction_extended")
-@renders("dutch_price")
 def render_auction_event(app, data: dict, locale: str) -> list[tuple[str, str]]:
     with _render_context(app, locale):
         page = auction_view.auction_page(int(data["auction_id"]), None, full=False)
         return _panel(page, _extension_minutes(page, {"extended": True} if "extended" not in data else data)) if page else []
 
 
-@renders("bid_placed")
 def render_bid(app, data: dict, locale: str) -> list[tuple[str, str]]:
     """One bid, small whatever the number of bids: the price panel, the end, the bid's own history
     rows, the chart's new point, the public least offer and buy it now (while offered)."""
@@ -95,8 +91,6 @@ def render_bid(app, data: dict, locale: str) -> list[tuple[str, str]]:
         return fragments
 
 
-@renders("auction_closed")
-@renders("auction_opened")
 def render_auction_turn(app, data: dict, locale: str) -> list[tuple[str, str]]:
     with _render_context(app, locale):
         return live_fragments(int(data["auction_id"]), controls=True)
@@ -110,7 +104,6 @@ BID_RESULTS = {
 }
 
 
-@renders("auction_viewer")
 def render_viewer(app, data: dict, locale: str) -> list[tuple[str, str]]:
     """One person's own controls on one auction (sent on their channel): they lead, were outbid, won, lost..."""
     auction_id, user_id = int(data["auction_id"]), int(data["user_id"])
@@ -127,7 +120,6 @@ def render_viewer(app, data: dict, locale: str) -> list[tuple[str, str]]:
         return [(f"auction-{auction_id}-mine", html)]
 
 
-@renders("watchers_changed")
 def render_watchers(app, data: dict, locale: str) -> list[tuple[str, str]]:
     # Counted at render time, not taken from the event: two watches committing together
     # could each have counted without the other.
@@ -140,7 +132,6 @@ def render_watchers(app, data: dict, locale: str) -> list[tuple[str, str]]:
 # --- the home page's grid ---------------------------------------------------------------
 
 
-@renders("price_changed")
 def render_card(app, data: dict, locale: str) -> list[tuple[str, str]]:
     """A bid, an extension, a Dutch step, an edit or the close: the card's moving part, read fresh."""
     auction_id = int(data["auction_id"])
@@ -152,7 +143,6 @@ def render_card(app, data: dict, locale: str) -> list[tuple[str, str]]:
         return [(f"auction-card-{auction_id}", html)]
 
 
-@renders("auction_created")
 def render_new_listing(app, data: dict, locale: str) -> list[tuple[str, str]]:
     """A marker the page counts into its "new auctions" notice; scheduled ones wait for their opening."""
     auction_id = int(data["auction_id"])
@@ -162,3 +152,17 @@ def render_new_listing(app, data: dict, locale: str) -> list[tuple[str, str]]:
             return []
         slug = auction.category.slug if auction.category else ""
         return [("listings-new", str(Markup('<i data-auction="{}" data-category="{}"></i>').format(auction_id, escape(slug))))]
+
+
+# The events this module draws (create_app's register_live registers them).
+RENDERERS = {
+    "auction_extended": render_auction_event,
+    "dutch_price": render_auction_event,
+    "bid_placed": render_bid,
+    "auction_closed": render_auction_turn,
+    "auction_opened": render_auction_turn,
+    "auction_viewer": render_viewer,
+    "watchers_changed": render_watchers,
+    "price_changed": render_card,
+    "auction_created": render_new_listing,
+}

@@ -7,7 +7,6 @@ from flask_login import current_user
 
 from auction import i18n
 from auction.services import catalog, users
-from auction.web import live_fragments  # noqa: F401  (registers the live renderers)
 from auction.web.auth import safe_next
 from auction.web.htmx import is_htmx
 

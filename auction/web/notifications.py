@@ -22,7 +22,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from auction.extensions import csrf
-from auction.live import renders
 from auction.services import notifications, push
 from auction.services.errors import ServiceError
 from auction.web.htmx import is_htmx
@@ -145,7 +144,6 @@ def set_quiet_hours():
     return redirect(url_for("notifications.settings"), 303)
 
 
-@renders("notification_created")
 def render_created(app: Flask, data: dict, locale: str) -> list[tuple[str, str]]:
     """The bell's new count and a toast, pushed on the person's own channel."""
     from auction.extensions import db
@@ -162,7 +160,6 @@ def render_created(app: Flask, data: dict, locale: str) -> list[tuple[str, str]]
     return fragments
 
 
-@renders("notifications_read")
 def render_read(app: Flask, data: dict, locale: str) -> list[tuple[str, str]]:
     """The bell's count after the person read some (in another tab, or the bot)."""
     unread = notifications.unread_count(data["user_id"])
@@ -274,3 +271,10 @@ def unsubscribe():
     except ServiceError as exc:
         return render_template("notifications/unsubscribe.html", error=str(exc)), exc.status
     return render_template("notifications/unsubscribe.html", token=token, label=label, done=request.method == "POST")
+
+
+# The events this module draws (create_app's register_live registers them).
+RENDERERS = {
+    "notification_created": render_created,
+    "notifications_read": render_read,
+}

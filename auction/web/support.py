@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from auction import rate_limits
 from auction.services import support
 from auction.services.errors import ServiceError
 
@@ -26,6 +27,7 @@ def index():
 
 @bp.post("/support")
 @login_required
+@rate_limits.limit("SUPPORT")
 def create():
     """Open a request; it goes to the support team at once."""
     form = {"subject": request.form.get("subject", ""), "body": request.form.get("body", "")}
@@ -47,6 +49,7 @@ def show(ticket_id: int):
 
 @bp.post("/support/<int:ticket_id>")
 @login_required
+@rate_limits.limit("SUPPORT")
 def write(ticket_id: int):
     """Write again on a request."""
     body = request.form.get("body", "")

@@ -11,7 +11,6 @@ from flask_login import current_user, login_required
 
 from auction import numbers, rate_limits
 from auction.bot.runtime import bot_runtime
-from auction.live import renders
 from auction.services import ledger, payments, statement, wallet
 from auction.services.errors import ServiceError
 from auction.web.formatting import stars
@@ -142,10 +141,15 @@ def header_balance() -> int:
     return ledger.balances(current_user.id).available
 
 
-@renders("balance_changed")
 def render_balance(app: Flask, data: dict, locale: str) -> list[tuple[str, str]]:
     """The wallet's balance box, pushed when the user's Stars move (a payment, a bid, a sale)."""
     balances = ledger.Balances(available=data["available"], held=data["held"])
     holds = wallet.active_holds(data["user_id"]) if "user_id" in data else []
     html = render_template("wallet/_balance.html", balances=balances, holds=holds)
     return [("wallet-balance", html), ("nav-balance", stars(data["available"]))]
+
+
+# The events this module draws (create_app's register_live registers them).
+RENDERERS = {
+    "balance_changed": render_balance,
+}
