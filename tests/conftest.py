@@ -19,11 +19,11 @@ from auction import create_app
 from auction.extensions import db
 from auction.services.transaction import atomic
 from auction.services.users import TelegramProfile, upsert_telegram_user
-from tests.fake_telegram import fake_telegram  # noqa: F401  (the fake Bot API, as a fixture)
-from tests.servers import live_server, run_server  # noqa: F401  (the real server, as a fixture and a helper)
+from tests.support.fake_telegram import fake_telegram  # noqa: F401  (the fake Bot API, as a fixture)
+from tests.support.servers import live_server, run_server  # noqa: F401  (the real server, as a fixture and a helper)
 
 # Fixtures shared by several modules; a module that defines its own fixture of the same name wins.
-pytest_plugins = ["tests.bidding_helpers"]
+pytest_plugins = ["tests.support.bidding_helpers"]
 
 TEST_BOT_TOKEN = "123456:TEST-token-for-the-fake-bot-api"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -45,9 +45,9 @@ def base_config(database_url: str) -> dict:
         "BROKER_URL": "",
         "BASE_URL": "http://127.0.0.1:8000",
         "ADMIN_TELEGRAM_IDS": frozenset(),
-        "RATELIMIT_ENABLED": False,  # tests/test_rate_limits.py turns them on
+        "RATELIMIT_ENABLED": False,  # tests/web/test_rate_limits.py turns them on
         # Many tests list more auctions for one seller than a free plan runs at once;
-        # tests/test_premium_gates.py puts the real limit back.
+        # tests/services/test_premium_gates.py puts the real limit back.
         "FREE_LIVE_AUCTIONS": 1_000,
     }
 
@@ -135,7 +135,7 @@ def ledger_stays_balanced(request):
     factory = request.getfixturevalue("make_app")
     yield
     if factory.apps:
-        from tests.invariants import ledger_violations
+        from tests.support.invariants import ledger_violations
 
         problems = ledger_violations(factory.apps[0])
         if problems:
@@ -145,6 +145,21 @@ def ledger_stays_balanced(request):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """Flask's CLI runner for `app`: `runner.invoke(args=["ledger", "check"])`."""
+    return app.test_cli_runner()
+
+
+def in_app(app, fn, *args, **kwargs):
+    """Call a service as a job would: in `app`'s context, its session removed afterwards."""
+    with app.app_context():
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            db.session.remove()
 
 
 @pytest.fixture

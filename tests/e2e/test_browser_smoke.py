@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.servers import run_server
+from tests.support.servers import run_server
 
 pytestmark = pytest.mark.browser
 

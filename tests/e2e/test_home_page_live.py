@@ -15,8 +15,9 @@ from auction.models import Category
 from auction.services import bidding, ledger, lifecycle
 from auction.services.demo import demo_photo
 from auction.services.listings import ListingDraft, create_listing
-from tests.bidding_helpers import end_now
-from tests.servers import run_server
+from tests.conftest import in_app
+from tests.support.bidding_helpers import end_now
+from tests.support.servers import run_server
 
 pytestmark = pytest.mark.browser
 
@@ -28,12 +29,6 @@ document.addEventListener("htmx:sseOpen", function (e) { window.__streams.push(e
 """
 
 
-def in_app(app, fn, *args, **kwargs):
-    with app.app_context():
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            db.session.remove()
 
 
 def list_item(app, seller_id: int, title: str, category_id: int) -> int:

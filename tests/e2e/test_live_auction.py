@@ -21,8 +21,8 @@ from auction.models import Auction, utcnow
 from auction.services import bidding, ledger
 from auction.services.demo import demo_photo
 from auction.services.listings import ListingDraft, create_listing
-from tests.premium_helpers import make_premium
-from tests.servers import run_server
+from tests.support.premium_helpers import make_premium
+from tests.support.servers import run_server
 
 pytestmark = pytest.mark.browser
 

@@ -16,7 +16,6 @@ from playwright.sync_api import expect
 from auction.extensions import db
 from auction.models import Auction, utcnow
 from auction.services import ledger, lifecycle, users
-from tests.bidding_helpers import end_now
 from tests.e2e.test_live_auction import (  # noqa: F401  (fixtures)
     WATCH_SCRIPT,
     Tab,
@@ -28,7 +27,8 @@ from tests.e2e.test_live_auction import (  # noqa: F401  (fixtures)
     site,
     wait_until,
 )
-from tests.servers import run_server
+from tests.support.bidding_helpers import end_now
+from tests.support.servers import run_server
 
 pytestmark = pytest.mark.browser
 

@@ -7,8 +7,8 @@ import pytest
 
 from auction.extensions import db
 from auction.services import lifecycle
-from tests.bidding_helpers import end_now, give_stars, new_auction
-from tests.servers import run_server
+from tests.support.bidding_helpers import end_now, give_stars, new_auction
+from tests.support.servers import run_server
 
 pytestmark = pytest.mark.browser
 

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from auction.extensions import db
 from auction.models import User
 from auction.services import ledger
-from tests.bidding_helpers import give_stars
 from tests.e2e.test_browser_smoke import demo_site, open_page  # noqa: F401  (the demo site fixture)
 from tests.e2e.test_header_and_help import header_height
+from tests.support.bidding_helpers import give_stars
 
 pytestmark = pytest.mark.browser
 

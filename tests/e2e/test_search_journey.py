@@ -10,9 +10,9 @@ from playwright.sync_api import expect
 from auction.extensions import db
 from auction.models import Category
 from auction.services import bidding, ledger
-from tests.bidding_helpers import new_auction
 from tests.e2e.test_home_page_live import WATCH_SCRIPT, in_app, wait_until
-from tests.servers import run_server
+from tests.support.bidding_helpers import new_auction
+from tests.support.servers import run_server
 
 pytestmark = pytest.mark.browser
 

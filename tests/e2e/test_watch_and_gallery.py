@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from tests.e2e import test_live_auction
 from tests.e2e.test_live_auction import assert_same_document, open_auction, wait_until
-from tests.test_watching import auction_with_photos
+from tests.web.test_watching import auction_with_photos
 
 pytestmark = pytest.mark.browser
 # The same demo people and real server as the live-auction browser tests.
