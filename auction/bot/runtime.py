@@ -47,7 +47,8 @@ def bot_runtime(app: Flask | None = None) -> BotRuntime:
     return app.extensions.get(_EXTENSION) or BotRuntime(app)
 
 
-async def _invoice_link(bot: Bot, amount: int, payload: str, texts: dict) -> str:
+async def _invoice_link(bot: Bot, amount: int, payload: str, texts: dict, subscription_period: int | None = None) -> str:
+    """Bot API createInvoiceLink in Stars; with `subscription_period` (seconds) a Stars subscription."""
     return await bot.create_invoice_link(
         title=texts["title"],
         description=texts["description"],
@@ -55,18 +56,7 @@ async def _invoice_link(bot: Bot, amount: int, payload: str, texts: dict) -> str
         currency=CURRENCY,
         prices=[LabeledPrice(texts["label"], amount)],
         provider_token="",  # Telegram Stars need no payment provider
-    )
-
-
-async def _subscription_link(bot: Bot, amount: int, payload: str, texts: dict) -> str:
-    return await bot.create_invoice_link(
-        title=texts["title"],
-        description=texts["description"],
-        payload=payload,
-        currency=CURRENCY,
-        prices=[LabeledPrice(texts["label"], amount)],
-        provider_token="",
-        subscription_period=TELEGRAM_PERIOD_SECONDS,
+        subscription_period=subscription_period,
     )
 
 
@@ -212,7 +202,7 @@ class BotRuntime:
         Call from a worker thread. Raises BotUnavailable, telegram.error.TelegramError or TimeoutError
         like `create_invoice_link`.
         """
-        return self.call(_subscription_link, amount, payload, subscription_invoice_texts(), timeout=timeout)
+        return self.call(_invoice_link, amount, payload, subscription_invoice_texts(), TELEGRAM_PERIOD_SECONDS, timeout=timeout)
 
     def edit_star_subscription(self, telegram_user_id: int, charge_id: str, is_canceled: bool, timeout: float = 10.0) -> None:
         """Bot API `editUserStarSubscription`: stop (`is_canceled`) or allow again a subscription's renewal.
