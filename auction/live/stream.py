@@ -24,9 +24,11 @@ from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from auction.extensions import db
 from auction.i18n import choose_language
 from auction.live.broker import CHANNEL, Broker, Event, Subscription, decode_position
 from auction.live.renderers import render_event, renderers_of
+from auction.services import auction_view
 
 log = logging.getLogger("auction.live")
 
@@ -129,6 +131,13 @@ class LiveStream:
             else:
                 del self._per_client[client]
 
+    def _hidden_from(self, user_id: int | None, auction_ids: list[int]) -> list[int]:
+        with self.app.app_context():
+            try:
+                return auction_view.hidden_from(user_id, auction_ids, self.app.config["ADMIN_TELEGRAM_IDS"])
+            finally:
+                db.session.remove()
+
     async def _serve(self, scope, receive, send, asked: list[str], query: dict) -> None:
         if any(name == b"cookie" for name, _ in scope["headers"]):
             user_id, locale = await asyncio.to_thread(identify_visitor, self.app, scope)
@@ -138,6 +147,11 @@ class LiveStream:
         own = f"user:{user_id}" if user_id is not None else None
         if any(channel.startswith("user:") and channel != own for channel in asked):
             await self._refuse(scope, send, 403, _l("A live stream can only follow the signed-in user's own channel."))
+            return
+        auction_ids = [int(c.split(":")[1]) for c in asked if c.startswith("auction:") and len(c) <= len("auction:") + 9]
+        if auction_ids and await asyncio.to_thread(self._hidden_from, user_id, auction_ids):
+            # Hidden by moderation: as on its page, only its seller, its bidders and admins follow it.
+            await self._refuse(scope, send, 404, _l("This auction was not found. It may have been removed."))
             return
         channels = list(dict.fromkeys([*asked, own] if own else asked))
         if not channels:

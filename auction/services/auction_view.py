@@ -215,6 +215,21 @@ def shown_to(auction: Auction, viewer_id: int | None, has_bid: bool, is_admin: b
     return viewer_id is not None and (viewer_id == auction.seller_id or has_bid)
 
 
+def hidden_from(viewer_id: int | None, auction_ids: list[int], admin_ids: frozenset[int] = frozenset()) -> list[int]:
+    """The auctions among `auction_ids` hidden by moderation that `viewer_id` may not follow live
+    (the rule of `shown_to`: only their seller, their bidders and admins). One statement, plus the
+    viewer's row when one is signed in."""
+    from auction.services import staff
+
+    if not auction_ids or staff.is_admin(db.session.get(User, viewer_id) if viewer_id else None, admin_ids):
+        return []
+    has_bid = select(Bid.id).where(Bid.auction_id == Auction.id, Bid.bidder_id == (viewer_id or 0)).exists()
+    rows = db.session.execute(
+        select(Auction.id, Auction.seller_id, has_bid).where(Auction.id.in_(auction_ids), Auction.hidden_at.is_not(None))
+    )
+    return [auction_id for auction_id, seller_id, bid in rows if not (viewer_id is not None and (viewer_id == seller_id or bid))]
+
+
 def auction_page(
     auction_id: int, viewer_id: int | None, full: bool = True, is_admin: bool = False, signed_in: bool | None = None
 ) -> AuctionPage | None:

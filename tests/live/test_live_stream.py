@@ -115,6 +115,26 @@ def test_a_page_gets_what_was_published_between_rendering_and_connecting(app, ma
         assert stream.next()["data"] == f'{{"auction_id":{published}}}'
 
 
+def test_a_hidden_auction_is_followed_live_only_by_its_people(app, make_user, live_server):
+    """As its page: an auction hidden by moderation streams to its seller and admins, not to others."""
+    from auction.services import moderation
+
+    seller, admin, stranger = make_user("Sam"), make_user("Ada", is_admin=True), make_user("Stranger")
+    auction_id = new_auction(app, seller)
+    url = f"{live_server}/events?channels=auction:{auction_id}"
+    with SSEClient(url) as stream:
+        assert stream.response.status_code == 200  # not hidden yet: anyone may watch
+    with app.app_context():
+        moderation.hide_auction(admin, auction_id, "Not a digital good")
+
+    assert httpx.get(url).status_code == 404
+    refused = httpx.get(url, headers={"Cookie": f"session={session_cookie(app, stranger)}"})
+    assert refused.status_code == 404 and "not found" in refused.text
+    for allowed in (seller, admin):
+        with SSEClient(url, headers={"Cookie": f"session={session_cookie(app, allowed)}"}) as stream:
+            assert stream.response.status_code == 200
+
+
 def test_the_signed_in_users_own_channel_comes_along_and_nobody_elses(app, make_user, live_server):
     alice, bob = make_user("Alice"), make_user("Bob")
     cookie = {"Cookie": f"session={session_cookie(app, alice)}"}
