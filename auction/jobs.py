@@ -19,6 +19,7 @@ from flask import Flask
 
 from auction.bot.runtime import bot_runtime
 from auction.services import (
+    analytics,
     email,
     lifecycle,
     payments,
@@ -72,6 +73,8 @@ JOBS: list[Job] = [
     # Page views counted in memory reach the sellers' statistics once a minute (services/view_counts.py).
     Job("flush_views", view_counts.flush_views, every_seconds=60, per_process=True),
     Job("reconcile_refunds", reconcile_refunds, every_seconds=300),
+    # The analytics report's per-day totals of complete days (services/analytics.py roll_up).
+    Job("roll_up_analytics", analytics.roll_up, every_seconds=600),
 ]
 
 

@@ -7,7 +7,8 @@ Creates a fresh database (a new SQLite file, or a new schema in the PostgreSQL d
 generates the catalogue with bulk inserts, not the services (executemany on SQLite, COPY on
 PostgreSQL, then VACUUM ANALYZE; the full-text index fills through its own triggers): 1,000 people, eight
 categories, `--auctions` auctions (60 % live, 10 % scheduled, 30 % ended; every type; some with
-buy it now) whose titles and descriptions mix a few common words, many ordinary ones and a
+buy it now; the ended ones closed over the last 88 days, so their bids spread over the
+90 days of the analytics report) whose titles and descriptions mix a few common words, many ordinary ones and a
 rare one, and `--bids` bids spread over them (each auction's price and bid count follow its
 bids). Then starts `python wsgi.py` (uvicorn, the whole process) and measures in the same run,
 each with `--clients` clients sending `--requests` requests: the home page, and /search with a
@@ -91,7 +92,8 @@ def catalogue(auctions: int, bids: int, seed: int = 7):
             starts_at = now - timedelta(minutes=rng.randint(1, 5 * 24 * 60))
             ends_at = now + timedelta(minutes=rng.randint(1, 7 * 24 * 60))
         else:
-            ends_at = now - timedelta(minutes=rng.randint(1, 30 * 24 * 60))
+            # Ended over the last 88 days, so the bids (placed through each auction's run) cover the 90-day report.
+            ends_at = now - timedelta(minutes=rng.randint(1, 88 * 24 * 60))
             starts_at = ends_at - timedelta(days=rng.randint(1, 7))
         start_price = rng.randint(1, 2000)
         count = per_auction[n] if status != "scheduled" else 0

@@ -1,6 +1,6 @@
 """Every table of the product; importing this module registers them all."""
 
-from auction.models.admin import AdminAction, PayoutRequest
+from auction.models.admin import AdminAction, AnalyticsDay, PayoutRequest
 from auction.models.auctions import Auction, AuctionImage, AuctionView, Bid, Category, PhotoUpload
 from auction.models.messaging import (
     Notification,
@@ -19,6 +19,7 @@ from auction.models.types import utcnow
 from auction.models.users import Subscription, UsedLoginHash, User
 
 __all__ = [
+    "AnalyticsDay",
     "AdminAction",
     "PayoutRequest",
     "Achievement",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from auction.extensions import db
@@ -42,6 +42,22 @@ class PayoutRequest(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class AnalyticsDay(db.Model):
+    """The per-day figures of the analytics report for one complete UTC day (never today).
+
+    Filled by `services.analytics.roll_up` (a scheduled job, and on demand for a day the report
+    needs and does not find); each value equals what the live per-day query gives for that day.
+    """
+
+    __tablename__ = "analytics_daily"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    bids: Mapped[int] = mapped_column(BigInteger)  # bids placed that day
+    sales: Mapped[int] = mapped_column(BigInteger)  # auctions that closed sold that day
+    volume: Mapped[int] = mapped_column(BigInteger)  # Stars: their final prices summed
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AdminAction(db.Model):
