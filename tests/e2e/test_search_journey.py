@@ -77,7 +77,10 @@ def test_search_filter_and_open_a_result(browser, app, site, shop):
     expect(page.locator("#search-results .auction-card")).to_have_count(1)
     wait_until(page, "location.search === '?q=dragon&max_price=100'")
 
-    # The result is live: a bid elsewhere moves its price.
+    # The result is live: a bid elsewhere moves its price. Enter sends the form twice (change,
+    # submit): wait until both answers are in, or the later one, drawn before the bid, lands after it.
+    wait_until(page, "document.querySelectorAll('.htmx-request').length === 0")
+    page.wait_for_timeout(300)
     card = page.locator(f"#auction-card-{shop['cheap']}")
     in_app(app, bidding.place_bid, shop["cheap"], shop["anna"], 25)
     expect(card.locator(".card-price")).to_contain_text("1 bid")
