@@ -73,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     (ROOT / "instance").mkdir(exist_ok=True)
 
     register_extensions(app)
+    register_notification_kinds()
     register_live(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -140,6 +141,15 @@ def register_extensions(app: Flask) -> None:
     login_manager.unauthorized_handler(sign_in_first)  # htmx requests get HX-Redirect
     live.init_app(app)  # the event broker (register_live routes committed events to it)
     BotRuntime(app)  # the bot; started and stopped by the ASGI lifespan (auction/runtime.py)
+
+
+def register_notification_kinds() -> None:
+    """The notification kinds a feature owns join the one kinds table (services/notifications.py
+    holds the rest); adding a kind twice keeps one entry."""
+    from auction.services import achievements, notifications, saved_searches
+
+    for kind in (achievements.BADGE_KIND, saved_searches.ALERT_KIND):
+        notifications.add_kind(kind)
 
 
 def register_live(app: Flask) -> None:

@@ -5,8 +5,8 @@ never in a periodic scan. A badge is awarded at most once per person: the unique
 constraint on (user_id, achievement_id) refuses a second row, inside a savepoint, so two
 transactions racing to award it leave one row and send one notification.
 
-The badge notification is the "achievement" kind, registered here with the table of badges it
-names (`notifications.add_kind`), so preferences, quiet hours, the web centre, email and push
+The badge notification is the "achievement" kind (`BADGE_KIND`, added to the kinds table by
+create_app), so preferences, quiet hours, the web centre, email and push
 apply to it like to every other notification.
 """
 
@@ -207,14 +207,13 @@ def _badge_text(**params):
     return _l("New badge: %(icon)s %(name)s — %(description)s", icon=rule.icon, name=rule.name, description=rule.description)
 
 
-notifications.add_kind(
-    notifications.Kind(
-        "achievement",
-        _l("New badge"),
-        _badge_text,
-        buttons=lambda row, url: [[{"text": _l("See your profile"), "url": url}]] if url else [],
-        delay_seconds=TELL_AFTER_SECONDS,
-    )
+# This feature's notification kind; create_app adds it to the kinds table (register_notification_kinds).
+BADGE_KIND = notifications.Kind(
+    "achievement",
+    _l("New badge"),
+    _badge_text,
+    buttons=lambda row, url: [[{"text": _l("See your profile"), "url": url}]] if url else [],
+    delay_seconds=TELL_AFTER_SECONDS,
 )
 
 

@@ -2,7 +2,7 @@
 channel they enabled, in the caller's transaction.
 
 A kind is one `Kind` entry in `KINDS` (key, default channels, text, digest text, buttons);
-a later feature adds its kind with one `add_kind(...)` call. `notify(user_id, kind, ...)`
+a kind whose texts live in a feature's module is added by create_app (`add_kind`). `notify(user_id, kind, ...)`
 writes the notification row (the web centre's record), the Telegram outbox row when the
 person has that channel on, and a `notification_created` event on the person's own live
 channel (`user:<id>`), all committed or rolled back with the change that caused them.
@@ -76,7 +76,7 @@ KINDS: dict[str, Kind] = {}
 
 
 def add_kind(kind: Kind) -> Kind:
-    """Register a kind (one line per kind, here or in the feature that owns it)."""
+    """Add a kind to the table (the table below here; a feature's own kind from create_app)."""
     KINDS[kind.key] = kind
     return kind
 

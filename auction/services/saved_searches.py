@@ -195,13 +195,12 @@ def _alert_buttons(row, url: str) -> list:
     return buttons
 
 
-notifications.add_kind(
-    notifications.Kind(
-        "saved_search_alert",
-        _l("New auctions for a saved search"),
-        lambda **params: LazyString(_alert_lines, params),  # rendered in whichever language shows it
-        buttons=_alert_buttons,
-    )
+# This feature's notification kind; create_app adds it to the kinds table (register_notification_kinds).
+ALERT_KIND = notifications.Kind(
+    "saved_search_alert",
+    _l("New auctions for a saved search"),
+    lambda **params: LazyString(_alert_lines, params),  # rendered in whichever language shows it
+    buttons=_alert_buttons,
 )
 
 

@@ -33,14 +33,16 @@ def test_importing_the_package_registers_nothing_until_an_app_is_created(tmp_pat
 
         import auction.web.live_fragments, auction.web.wallet, auction.web.notifications, auction.bot.dispatcher
         from auction import create_app, database
-        from auction.services import transaction
+        from auction.services import achievements, notifications, saved_searches, transaction
 
         listeners = [(Session, "after_commit", transaction._after_commit), (Session, "after_rollback", transaction._after_rollback),
                      (Session, "after_transaction_end", transaction._forget_locks),
                      (Engine, "connect", database._configure_sqlite), (Engine, "begin", database._begin_sqlite)]
         print("imported", [event.contains(*listener) for listener in listeners])
+        print("kinds imported", [key in notifications.KINDS for key in ("achievement", "saved_search_alert")])
         app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite:///%s", "SECRET_KEY": "x", "BOT_MODE": "off"})
         print("created", [event.contains(*listener) for listener in listeners])
+        print("kinds created", [key in notifications.KINDS for key in ("achievement", "saved_search_alert")])
         """
         % (tmp_path / "fresh.db")
     )
@@ -49,6 +51,9 @@ def test_importing_the_package_registers_nothing_until_an_app_is_created(tmp_pat
     assert result.returncode == 0, result.stderr
     assert "imported [False, False, False, False, False]" in result.stdout
     assert "created [True, True, True, True, True]" in result.stdout
+    # A feature's own notification kinds join the kinds table from create_app, not at import.
+    assert "kinds imported [False, False]" in result.stdout
+    assert "kinds created [True, True]" in result.stdout
 
 
 def test_each_app_gets_its_own_renderers_and_sinks_and_a_second_app_doubles_nothing(app, make_app, people):
