@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -144,9 +144,9 @@ for _kind in (
     Kind(
         "auction_extended",
         _l("Auction extended"),
-        lambda **p: _l("“%(title)s” was extended by a late bid; it now ends at %(ends_at)s UTC.", **p),
+        lambda **p: _l("“%(title)s” was extended by a late bid; it now ends %(ends_at)s.", **p),
         channels=("telegram", "web"),
-        digest=lambda **p: _l("“%(title)s” was extended %(count)s times; it now ends at %(ends_at)s UTC.", **p),
+        digest=lambda **p: _l("“%(title)s” was extended %(count)s times; it now ends %(ends_at)s.", **p),
         buttons=_open_button,
     ),
     Kind(
@@ -211,16 +211,16 @@ for _kind in (
         "subscription_expiring",
         _l("Premium ends soon"),
         lambda renews=False, **p: (
-            _l("Your Premium renews on %(until)s UTC: %(price)s ⭐ will be paid from your wallet, so keep them available.", **p)
+            _l("Your Premium renews %(until)s: %(price)s ⭐ will be paid from your wallet, so keep them available.", **p)
             if renews
-            else _l("Your Premium ends on %(until)s UTC. Renew it on the Premium page to keep its limits.", **p)
+            else _l("Your Premium ends %(until)s. Renew it on the Premium page to keep its limits.", **p)
         ),
         buttons=_link_button(_l("Open Premium")),
     ),
     Kind(
         "subscription_renewed",
         _l("Premium renewed"),
-        lambda **p: _l("Your Premium was renewed until %(until)s UTC.", **p),
+        lambda **p: _l("Your Premium was renewed until %(until)s.", **p),
         buttons=_link_button(_l("Open Premium")),
     ),
     Kind(
@@ -279,13 +279,47 @@ class InvalidReminders(ServiceError):
 # -- texts -----------------------------------------------------------------------------------
 
 
-def text_of(row: Notification):
-    """The row's text as a lazy string (rendered in whichever language is active)."""
+# Parameters that are moments: stored as ISO 8601 in UTC (`moment`), written in the reader's zone.
+MOMENTS = frozenset({"ends_at", "until"})
+
+
+def moment(at: datetime) -> str:
+    """A moment as a notification's parameters keep it: ISO 8601, UTC, to the minute."""
+    return at.astimezone(UTC).isoformat(timespec="minutes")
+
+
+class Moment:
+    """A moment that writes itself in the active language and the reader's zone: "30 Nov, 17:05 (Europe/Moscow)"."""
+
+    __slots__ = ("at", "zone")
+
+    def __init__(self, at: datetime, zone: ZoneInfo) -> None:
+        self.at, self.zone = at, zone
+
+    def __str__(self) -> str:
+        from babel.dates import format_datetime
+        from flask_babel import get_locale
+
+        return f"{format_datetime(self.at, 'd MMM, HH:mm', tzinfo=self.zone, locale=get_locale())} ({self.zone.key})"
+
+
+def _with_moments(params: dict, zone: ZoneInfo) -> dict:
+    for key in MOMENTS & params.keys():
+        try:
+            at = datetime.fromisoformat(params[key])
+        except (TypeError, ValueError):
+            continue  # not a moment after all: written as it was given
+        params[key] = Moment(at if at.tzinfo else at.replace(tzinfo=UTC), zone)
+    return params
+
+
+def text_of(row: Notification, zone: ZoneInfo | None = None):
+    """The row's text as a lazy string (rendered in whichever language is active); moments in `zone` (default UTC)."""
     kind = KINDS.get(row.kind)
     if kind is None:
         return row.kind
-    # Amounts are grouped in whichever language renders the text (the recipient's).
-    params = stars.lazy_params(dict(row.payload or {}))
+    # Amounts are grouped in whichever language renders the text (the recipient's), moments in their zone.
+    params = _with_moments(stars.lazy_params(dict(row.payload or {})), zone or ZoneInfo("UTC"))
     if row.count > 1 and kind.digest is not None:
         return kind.digest(count=row.count, **params)
     return kind.text(**params)
@@ -538,7 +572,7 @@ def _telegram(person: _Recipient, row: Notification, now: datetime, digest: bool
         return None
     kind = KINDS[row.kind]
     url = _site_url(row.url) if row.url else ""
-    payload = outbox.telegram_payload(user, text_of(row), kind.buttons(row, url) if kind.buttons else None)
+    payload = outbox.telegram_payload(user, text_of(row, _zone(user)), kind.buttons(row, url) if kind.buttons else None)
     held_until = _held_until(person, row, now)
     if digest:
         window_end = row.created_at + timedelta(seconds=DIGEST_SECONDS)
@@ -555,7 +589,7 @@ def _email(person: _Recipient, row: Notification, now: datetime, digest: bool) -
     if address is None:
         return None
     user = person.user
-    payload = email.notification_payload(user, address, row.kind, KINDS[row.kind].label, text_of(row), row.url)
+    payload = email.notification_payload(user, address, row.kind, KINDS[row.kind].label, text_of(row, _zone(user)), row.url)
     held_until = _held_until(person, row, now)
     if not digest:
         return outbox.message_row("email", user.id, None, row.kind, payload, f"email:{row.id}", held_until), False
@@ -593,7 +627,7 @@ def _push(person: _Recipient, row: Notification, now: datetime, digest: bool) ->
     with force_locale(outbox.recipient_locale(user)):
         message = {
             "title": str(KINDS[row.kind].label),
-            "body": str(text_of(row)),
+            "body": str(text_of(row, _zone(user))),
             "url": _site_url(row.url or "/notifications"),
             # One tag per kind and auction: a browser replaces the earlier one (a digest) instead of stacking.
             "tag": f"{row.kind}-{row.auction_id}" if row.auction_id is not None else f"{row.kind}-n{row.id}",
@@ -705,7 +739,7 @@ def after_bid(auction: Auction, bidder_id: int, extended: bool) -> None:
             for user_id in sorted({auction.seller_id, leader}):
                 notify(user_id, "reserve_met", auction, dedupe_key=f"reserve_met:{auction.id}:{user_id}", price=price)
     if extended:
-        ends_at = auction.ends_at.strftime("%Y-%m-%d %H:%M")
+        ends_at = moment(auction.ends_at)
         told = {auction.seller_id, bidder_id}
         leader = auction.leading_bidder_id if not sealed else None
         for user_id in ([leader] if leader is not None else []) + _watchers(auction.id):
@@ -778,8 +812,13 @@ class NotificationView:
     count: int
 
 
-def _view(row: Notification) -> NotificationView:
-    return NotificationView(row.id, row.kind, str(text_of(row)), row.url, row.updated_at, row.read_at is not None, row.count)
+def _view(row: Notification, zone: ZoneInfo) -> NotificationView:
+    return NotificationView(row.id, row.kind, str(text_of(row, zone)), row.url, row.updated_at, row.read_at is not None, row.count)
+
+
+def _reader_zone(user_id: int) -> ZoneInfo:
+    user = db.session.get(User, user_id)
+    return _zone(user) if user is not None else ZoneInfo("UTC")
 
 
 def unread_count(user_id: int) -> int:
@@ -809,7 +848,8 @@ def page_of(user_id: int, page: int = 1, per_page: int = PER_PAGE) -> Notificati
             .limit(per_page + 1)
         )
     )
-    return NotificationPage([_view(r) for r in rows[:per_page]], page, len(rows) > per_page, unread_count(user_id))
+    zone = _reader_zone(user_id)
+    return NotificationPage([_view(r, zone) for r in rows[:per_page]], page, len(rows) > per_page, unread_count(user_id))
 
 
 def one(user_id: int, notification_id: int) -> NotificationView | None:
@@ -817,7 +857,7 @@ def one(user_id: int, notification_id: int) -> NotificationView | None:
     row = db.session.get(Notification, notification_id)
     if row is None or row.user_id != user_id or not row.shown:
         return None
-    return _view(row)
+    return _view(row, _reader_zone(user_id))
 
 
 @atomic

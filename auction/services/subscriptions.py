@@ -25,7 +25,7 @@ from auction.extensions import db
 from auction.models import Payment, Subscription, User, utcnow
 from auction.services import achievements, ledger, premium
 from auction.services.errors import Forbidden, InsufficientFunds, NotFound, ServiceError
-from auction.services.notifications import notify
+from auction.services.notifications import moment, notify
 from auction.services.transaction import atomic
 
 log = logging.getLogger(__name__)
@@ -300,8 +300,8 @@ def _complete_telegram_payment(
 
 
 def _date(at: datetime) -> str:
-    """A period end as the notification text shows it (UTC, to the minute)."""
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    """A period end as a notification keeps it: a moment each reader sees in their own zone."""
+    return moment(at)
 
 
 # --- paying from the wallet -----------------------------------------------------------

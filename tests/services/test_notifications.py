@@ -154,6 +154,32 @@ def test_reserve_met_once_and_extension_to_leader_and_watchers(app, trio, make_u
     assert digest.next_attempt_at > utcnow() + timedelta(seconds=30) and "extended 2 times" in digest.payload["text"]
 
 
+def test_an_extension_reads_in_each_readers_own_zone_and_language(app, trio, make_user):
+    """A time in a notification is the reader's: Moscow reads Moscow time, in Russian, everywhere it is shown."""
+    seller, alice, _ = trio
+    moscow = make_user("Дарья", language_code="ru", timezone="Europe/Moscow")
+    tokyo = make_user("Ken", timezone="Asia/Tokyo")
+    auction_id = new_auction(app, seller, title="Lamp", ends_at=utcnow() + timedelta(seconds=30),
+                             snipe_window_seconds=300, snipe_extension_seconds=120)
+    for watcher in (moscow, tokyo):
+        call(app, watchlist.watch, watcher, auction_id)
+    call(app, bidding.place_bid, auction_id, alice, 20)
+    with app.app_context():
+        ends = db.session.get(Auction, auction_id).ends_at
+    from zoneinfo import ZoneInfo
+
+    in_moscow = ends.astimezone(ZoneInfo("Europe/Moscow")).strftime("%H:%M")
+    in_tokyo = ends.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
+    (to_moscow,) = telegram_rows(app, moscow, "auction_extended")
+    assert f"{in_moscow} (Europe/Moscow)" in to_moscow.payload["text"] and "завершится" in to_moscow.payload["text"]
+    (to_tokyo,) = telegram_rows(app, tokyo, "auction_extended")
+    assert f"{in_tokyo} (Asia/Tokyo)" in to_tokyo.payload["text"]
+    # The notification centre writes it the same way for its reader.
+    with app.app_context():
+        (shown,) = [item for item in notifications.page_of(tokyo).items if item.kind == "auction_extended"]
+    assert f"{in_tokyo} (Asia/Tokyo)" in shown.text
+
+
 def test_a_watched_scheduled_auction_that_opens_tells_its_watchers(app, trio):
     seller, alice, _ = trio
     now = utcnow()

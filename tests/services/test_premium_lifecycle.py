@@ -69,7 +69,7 @@ def test_reminder_three_days_before_the_end_is_sent_once(app, make_user):
     assert run_job(app, timedelta(days=27, hours=1)) == {"reminded": 2}
     assert run_job(app, timedelta(days=27, hours=2)) == {}
     [to_alice] = notifications(app, alice, "subscription_expiring")
-    assert to_alice.startswith("Your Premium ends on ") and "Renew it on the Premium page" in to_alice
+    assert to_alice.startswith("Your Premium ends ") and "Renew it on the Premium page" in to_alice
     [to_bob] = notifications(app, bob, "subscription_expiring")
     assert "250 ⭐ will be paid from your wallet" in to_bob
     with app.app_context():
