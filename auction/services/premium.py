@@ -71,13 +71,20 @@ def is_premium(user_id: int | None, at: datetime | None = None) -> bool:
     return user_id is not None and _period_end(user_id, at or utcnow()) is not None
 
 
+def plans(until: datetime | None = None) -> tuple[Allowance, Allowance]:
+    """The free plan and Premium (running until `until`, UTC), as config sets them."""
+    config = current_app.config
+    return (
+        Allowance(False, None, config["FREE_LIVE_AUCTIONS"], config["FREE_PHOTOS"], config["PLATFORM_FEE_PERCENT"]),
+        Allowance(True, until, config["PREMIUM_LIVE_AUCTIONS"], config["PREMIUM_PHOTOS"], config["PREMIUM_FEE_PERCENT"]),
+    )
+
+
 def allowance(user_id: int | None, at: datetime | None = None) -> Allowance:
     """The limits that apply to this person at `at` (default now, UTC)."""
-    config = current_app.config
     until = premium_until(user_id, at)
-    if until is not None:
-        return Allowance(True, until, config["PREMIUM_LIVE_AUCTIONS"], config["PREMIUM_PHOTOS"], config["PREMIUM_FEE_PERCENT"])
-    return Allowance(False, None, config["FREE_LIVE_AUCTIONS"], config["FREE_PHOTOS"], config["PLATFORM_FEE_PERCENT"])
+    free, plus = plans(until)
+    return plus if until is not None else free
 
 
 # Auctions that count against the "live auctions at once" limit: running, or waiting to open.

@@ -50,9 +50,13 @@ def _counter() -> ViewCounter:
     return current_app.extensions.setdefault("view_counts", ViewCounter())
 
 
-def count_view(auction_id: int, at: datetime | None = None) -> None:
-    """Count one page view of the auction on the UTC day of `at` (default now); no database work."""
-    _counter().add(auction_id, (at or utcnow()).date())
+def count_view(auction_id: int, by_seller: bool = False, at: datetime | None = None) -> None:
+    """Count one page view of the auction on the UTC day of `at` (default now); no database work.
+
+    The seller looking at their own auction is not a view (`by_seller`).
+    """
+    if not by_seller:
+        _counter().add(auction_id, (at or utcnow()).date())
 
 
 @atomic

@@ -22,12 +22,11 @@ bp = Blueprint("premium", __name__)
 def _page(link: str | None = None, status: int = 200):
     config = current_app.config
     signed_in = current_user.is_authenticated
+    free, plus = premium.plans()
     return render_template(
         "premium/page.html",
-        free=premium.allowance(None),
-        plus=premium.Allowance(
-            True, None, config["PREMIUM_LIVE_AUCTIONS"], config["PREMIUM_PHOTOS"], config["PREMIUM_FEE_PERCENT"]
-        ),
+        free=free,
+        plus=plus,
         price=config["PREMIUM_PRICE"],
         period_days=config["PREMIUM_PERIOD_DAYS"],
         mine=subscriptions.state(current_user.id) if signed_in else None,

@@ -55,6 +55,18 @@ def test_bids_are_limited_per_person_and_htmx_gets_the_message_in_place(limited_
     assert other.post(f"/auctions/{auction_id}/bids", data={"amount": "500"}, headers={"X-CSRFToken": csrf_token(other, "/")}).status_code != 429
 
 
+@pytest.mark.parametrize("action", ["buy-now", "accept"])
+def test_every_press_that_buys_draws_on_the_bid_budget(limited_app, make_user, action):
+    """Buying at once (buy it now, a Dutch accept) moves Stars like a bid: the same budget per person."""
+    seller, buyer = make_user("Seller"), make_user("Buyer")
+    auction_id = new_auction(limited_app, seller)  # refused as an English auction's accept: the budget still counts
+    client = limited_app.test_client()
+    sign_in(client, buyer)
+    token = csrf_token(client, f"/auctions/{auction_id}")
+    statuses = [client.post(f"/auctions/{auction_id}/{action}", headers={"X-CSRFToken": token}).status_code for _ in range(3)]
+    assert statuses[:2] != [429, 429] and statuses[2] == 429, statuses
+
+
 def test_invoices_and_listings_are_limited_per_person(limited_app, make_user):
     client = limited_app.test_client()
     sign_in(client, make_user("Seller"))

@@ -27,37 +27,30 @@ def _auction_id(update: Update, verb: str) -> int | None:
     return numbers.read_id(fields[0])
 
 
-async def watch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """`watch:<auction>`: add it to the watchlist; the card then shows Unwatch."""
+async def _press(update: Update, context: ContextTypes.DEFAULT_TYPE, verb: str, reply, *args) -> None:
+    """A `<verb>:<auction>` button: `reply(profile, auction_id, *args)` in the service layer, then the press answered."""
     outcome = None
     try:
         if update.effective_chat is not None and update.effective_user is not None:
-            auction_id = _auction_id(update, "watch")
-            outcome = await call_service(flask_app(context), watch_reply, profile_of(update.effective_user), auction_id, True)
+            auction_id = _auction_id(update, verb)
+            outcome = await call_service(flask_app(context), reply, profile_of(update.effective_user), auction_id, *args)
     finally:
         await answer_press(update, context, outcome)
+
+
+async def watch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`watch:<auction>`: add it to the watchlist; the card then shows Unwatch."""
+    await _press(update, context, "watch", watch_reply, True)
 
 
 async def unwatch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """`unwatch:<auction>`: take it off the watchlist."""
-    outcome = None
-    try:
-        if update.effective_chat is not None and update.effective_user is not None:
-            auction_id = _auction_id(update, "unwatch")
-            outcome = await call_service(flask_app(context), watch_reply, profile_of(update.effective_user), auction_id, False)
-    finally:
-        await answer_press(update, context, outcome)
+    await _press(update, context, "unwatch", watch_reply, False)
 
 
 async def card_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """`card:<auction>` (from /watchlist): the auction's card as a new message."""
-    outcome = None
-    try:
-        if update.effective_chat is not None and update.effective_user is not None:
-            auction_id = _auction_id(update, "card")
-            outcome = await call_service(flask_app(context), card_reply, profile_of(update.effective_user), auction_id)
-    finally:
-        await answer_press(update, context, outcome)
+    await _press(update, context, "card", card_reply)
 
 
 async def watchlist_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

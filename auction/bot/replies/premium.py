@@ -43,14 +43,13 @@ def _page_button() -> list[dict]:
 
 
 def _gives() -> list[str]:
-    free = premium.allowance(None)
-    config = current_app.config
+    free, plus = premium.plans()
     return [
         _("Premium gives you:"),
-        "• " + _("up to %(num)s live auctions at once (free: %(free)s)", num=config["PREMIUM_LIVE_AUCTIONS"], free=free.live_auctions),
-        "• " + _("up to %(num)s photos per listing (free: %(free)s)", num=config["PREMIUM_PHOTOS"], free=free.photos),
+        "• " + _("up to %(num)s live auctions at once (free: %(free)s)", num=plus.live_auctions, free=free.live_auctions),
+        "• " + _("up to %(num)s photos per listing (free: %(free)s)", num=plus.photos, free=free.photos),
         "• " + _("Dutch and sealed-bid auctions"),
-        "• " + _("a platform fee of %(fee)s%% instead of %(free)s%%", fee=config["PREMIUM_FEE_PERCENT"], free=free.fee_percent),
+        "• " + _("a platform fee of %(fee)s%% instead of %(free)s%%", fee=plus.fee_percent, free=free.fee_percent),
     ]
 
 

@@ -34,8 +34,7 @@ def _page_or_404(auction_id: int, full: bool = True) -> auction_view.AuctionPage
 def show(auction_id: int):
     """The auction page: gallery, price, bid form, history, live through SSE; a view for the seller's statistics."""
     page = _page_or_404(auction_id)
-    if not page.viewer_is_seller:
-        view_counts.count_view(auction_id)
+    view_counts.count_view(auction_id, by_seller=page.viewer_is_seller)
     return render_template("auctions/show.html", page=page, form={}, error=None)
 
 
@@ -137,6 +136,7 @@ def buy_now(auction_id: int):
 
 @bp.post("/<int:auction_id>/accept")
 @login_required
+@rate_limits.limit("BIDS")
 def accept(auction_id: int):
     """Accept the current Dutch price."""
 
