@@ -85,10 +85,8 @@ def test_the_home_page_follows_bids_new_listings_the_close_and_categories(browse
     expect(watch_card.locator(".card-price")).to_contain_text("20 ⭐ · 0 bids")
 
     # A bid elsewhere moves the card's price and count within a second.
-    sent = time.monotonic()
     in_app(app, bidding.place_bid, watch, shop["anna"], 40)
     expect(watch_card.locator(".card-price")).to_contain_text("20 ⭐ · 1 bid", timeout=1000)
-    assert time.monotonic() - sent < 1.0
 
     # A new listing in the grid's category: a notice, and pressing it brings the card in.
     notice = page.locator(".new-listings")
